@@ -1,0 +1,128 @@
+import type { z } from 'zod';
+import { EngineError, ErrorCode, quote } from '../errors.js';
+import type { RecordedEvent } from '../store/types.js';
+import { ClientEventSchemas } from '../clients/events.js';
+import { GrantEventSchemas } from '../grants/events.js';
+import { ConnectionEventSchemas } from './connectionEvents.js';
+import { FlowEventSchemas } from './events.js';
+import { EventMetadataSchema, type EventMetadata } from './metadata.js';
+
+/**
+ * The event catalogue: every event type the engine has ever written, its current schema
+ * version, and the upcasters that lift older payloads to it. Events are forever: a type is
+ * never renamed or removed from here, and a new payload shape means a new version plus an
+ * upcaster from the previous one.
+ */
+
+type Upcaster = (data: Record<string, unknown>) => Record<string, unknown>;
+
+interface CatalogueEntry {
+  schema: z.ZodType;
+  version: number;
+  /** `upcasters[n]` lifts version n to n + 1. */
+  upcasters: Record<number, Upcaster>;
+}
+
+const entries = (schemas: Record<string, z.ZodType>): Record<string, CatalogueEntry> =>
+  Object.fromEntries(Object.entries(schemas).map(([type, schema]) => [type, { schema, version: 1, upcasters: {} }]));
+
+export const CATALOGUE: Record<string, CatalogueEntry> = {
+  ...entries(FlowEventSchemas),
+  ...entries(ConnectionEventSchemas),
+  ...entries(ClientEventSchemas),
+  ...entries(GrantEventSchemas),
+};
+
+/** Registers a later schema version (used by later releases and by the upcasting tests). */
+export function registerSchemaVersion(type: string, version: number, schema: z.ZodType, fromPrevious: Upcaster): void {
+  const entry = CATALOGUE[type];
+  if (!entry) throw new EngineError(ErrorCode.UNKNOWN_EVENT_TYPE, `Unknown event type ${quote(type)}`);
+  if (version !== entry.version + 1) throw new Error(`schema versions of ${type} must be added in order`);
+  entry.upcasters[entry.version] = fromPrevious;
+  entry.version = version;
+  entry.schema = schema;
+}
+
+/** A decoded event: payload validated and upcast to the current schema version. */
+export interface DomainEvent<Type extends string = string, Data = Record<string, unknown>> {
+  type: Type;
+  data: Data;
+  metadata: EventMetadata;
+  streamId: string;
+  revision: bigint;
+  id: string;
+}
+
+export type DecodeResult =
+  | { ok: true; event: DomainEvent }
+  | { ok: false; error: EngineError };
+
+/**
+ * Decodes a recorded event: known type, valid metadata, not from a future schema version,
+ * upcast to the current version, payload valid. Never throws: replay reports anomalies.
+ */
+export function decodeEvent(recorded: RecordedEvent): DecodeResult {
+  const entry = CATALOGUE[recorded.type];
+  const where = { stream: recorded.streamId, revision: recorded.revision.toString(), type: recorded.type };
+  if (!entry) {
+    return { ok: false, error: new EngineError(ErrorCode.UNKNOWN_EVENT_TYPE, `Unknown event type ${quote(recorded.type)}`, { details: where }) };
+  }
+  const meta = EventMetadataSchema.safeParse(recorded.metadata);
+  if (!meta.success) {
+    return { ok: false, error: new EngineError(ErrorCode.INVALID_EVENT_PAYLOAD, `Invalid metadata on ${quote(recorded.type)}`, { details: { ...where, issues: meta.error.issues.map((i) => i.path.join('.')) } }) };
+  }
+  let version = meta.data.schemaVersion;
+  if (version > entry.version) {
+    return { ok: false, error: new EngineError(ErrorCode.FUTURE_SCHEMA_VERSION, `${recorded.type} v${version} is newer than this engine knows (v${entry.version})`, { details: where }) };
+  }
+  let data = recorded.data as Record<string, unknown>;
+  try {
+    while (version < entry.version) {
+      const up = entry.upcasters[version];
+      if (!up) throw new Error(`no upcaster from v${version}`);
+      data = up(data);
+      version += 1;
+    }
+  } catch (cause) {
+    return { ok: false, error: new EngineError(ErrorCode.INVALID_EVENT_PAYLOAD, `Cannot upcast ${recorded.type}`, { cause, details: where }) };
+  }
+  const parsed = entry.schema.safeParse(data);
+  if (!parsed.success) {
+    return { ok: false, error: new EngineError(ErrorCode.INVALID_EVENT_PAYLOAD, `Invalid ${recorded.type} payload`, { details: { ...where, issues: parsed.error.issues.map((i) => i.path.join('.')) } }) };
+  }
+  return {
+    ok: true,
+    event: {
+      type: recorded.type,
+      data: parsed.data as Record<string, unknown>,
+      metadata: { ...meta.data, schemaVersion: version },
+      streamId: recorded.streamId,
+      revision: recorded.revision,
+      id: recorded.id,
+    },
+  };
+}
+
+/** Decodes or throws; for command handling, where an undecodable stream is a hard error. */
+export function decodeOrThrow(recorded: RecordedEvent): DomainEvent {
+  const r = decodeEvent(recorded);
+  if (!r.ok) throw r.error;
+  return r.event;
+}
+
+export function currentSchemaVersion(type: string): number {
+  const entry = CATALOGUE[type];
+  if (!entry) throw new EngineError(ErrorCode.UNKNOWN_EVENT_TYPE, `Unknown event type ${quote(type)}`);
+  return entry.version;
+}
+
+/** Validates a payload about to be appended against the current schema (writers' guard). */
+export function validateNewEvent(type: string, data: unknown): Record<string, unknown> {
+  const entry = CATALOGUE[type];
+  if (!entry) throw new EngineError(ErrorCode.UNKNOWN_EVENT_TYPE, `Unknown event type ${quote(type)}`);
+  const parsed = entry.schema.safeParse(data);
+  if (!parsed.success) {
+    throw new EngineError(ErrorCode.INVALID_EVENT_PAYLOAD, `Invalid ${type} payload`, { details: { issues: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) } });
+  }
+  return parsed.data as Record<string, unknown>;
+}

@@ -1,0 +1,59 @@
+import { EngineError, ErrorCode, quote } from '../errors.js';
+import { isWrongExpectedVersion, StreamNotFoundError } from '../store/errors.js';
+import type { AppendResult, EventData, EventStore } from '../store/types.js';
+import { decodeOrThrow, type DomainEvent } from './catalogue.js';
+
+/** Reads and decodes a whole stream; a missing stream is an empty one. */
+export async function readDomainEvents(store: EventStore, streamId: string): Promise<DomainEvent[]> {
+  const out: DomainEvent[] = [];
+  try {
+    for await (const e of store.readStream(streamId)) out.push(decodeOrThrow(e));
+  } catch (err) {
+    if (err instanceof StreamNotFoundError) return [];
+    throw err;
+  }
+  return out;
+}
+
+export interface Handled<S> {
+  /** State the decision was taken on. */
+  state: S;
+  /** Events appended (empty when the decision was to do nothing). */
+  appended: EventData[];
+  result: AppendResult | null;
+  revision: bigint | null;
+}
+
+/**
+ * Read, decide, append at the revision read; on a concurrent write re-read and decide again.
+ * `decide` must be pure and synchronous: effects belong after a successful append.
+ *
+ * @see architecture.md §2 "Decide, append, then act"
+ */
+export async function handleCommand<S>(
+  store: EventStore,
+  streamId: string,
+  fold: (events: DomainEvent[]) => S,
+  decide: (state: S, attempt: number) => EventData[],
+  options: { maxAttempts?: number } = {},
+): Promise<Handled<S>> {
+  const maxAttempts = options.maxAttempts ?? 8;
+  for (let attempt = 1; ; attempt++) {
+    const events = await readDomainEvents(store, streamId);
+    const state = fold(events);
+    const revision = events.length ? events[events.length - 1]!.revision : null;
+    const toAppend = decide(state, attempt);
+    if (toAppend.length === 0) return { state, appended: [], result: null, revision };
+    try {
+      const result = await store.appendToStream(streamId, toAppend, { expectedRevision: revision ?? 'no_stream' });
+      return { state, appended: toAppend, result, revision };
+    } catch (err) {
+      if (!isWrongExpectedVersion(err)) throw err;
+      if (attempt >= maxAttempts) {
+        throw new EngineError(ErrorCode.CONCURRENCY_RETRIES_EXHAUSTED, `Gave up on ${quote(streamId)} after ${attempt} concurrent writes`, { cause: err });
+      }
+      // Jittered pause so that a crowd of losers does not re-collide in lockstep.
+      await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
+    }
+  }
+}

@@ -1,0 +1,51 @@
+import type { Clock, Random } from '../clock.js';
+import type { McpServerConfig, OAuthDriver } from '../oauth/types.js';
+import type { EventStore } from '../store/types.js';
+import type { SealedValue } from './sealed.js';
+
+/**
+ * Seals secrets before they enter an event and opens them for the effect that needs them.
+ * `aad` binds a ciphertext to where it lives (stream id + field), so a sealed value copied
+ * into another stream does not open. Implemented over `src/crypto`'s key ring.
+ */
+export interface Sealer {
+  seal(plaintext: string, aad: string): SealedValue;
+  open(sealed: SealedValue, aad: string): string;
+}
+
+/** Minimal structured logger (pino-compatible). Never pass secrets. */
+export interface Logger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+}
+
+export const silentLogger: Logger = { info() {}, warn() {}, error() {}, debug() {} };
+
+/** Observability hooks the HTTP layer wires to prom-client; no-ops by default. */
+export interface FlowObserver {
+  flowStarted?(serverName: string): void;
+  flowCompleted?(serverName: string): void;
+  flowFailed?(serverName: string, reason: string): void;
+  appendLatency?(seconds: number): void;
+}
+
+export interface FlowDeps {
+  store: EventStore;
+  driver: OAuthDriver;
+  sealer: Sealer;
+  clock: Clock;
+  random: Random;
+  logger: Logger;
+  observer: FlowObserver;
+  /** Configured servers; host applications may resolve user-managed ones too. */
+  resolveServer(serverName: string, userId?: string): Promise<McpServerConfig | undefined>;
+  publicUrl: string;
+  flowTtlMs: number;
+  clientName: string;
+}
+
+/** The redirect URI of one server (architecture §6: the callback route). */
+export const redirectUriFor = (publicUrl: string, serverName: string): string =>
+  `${publicUrl}/api/mcp/${encodeURIComponent(serverName)}/oauth/callback`;

@@ -1,0 +1,229 @@
+import { discardClient } from '../clients/registry.js';
+import { EngineError, ErrorCode } from '../errors.js';
+import { isWrongExpectedVersion } from '../store/errors.js';
+import type { ClientIdentity, DiscoveryResult, TokenSet } from '../oauth/types.js';
+import { checkCallbackIssuer } from '../oauth/issuer.js';
+import { handleCommand, readDomainEvents } from './commandHandler.js';
+import type { FlowDeps } from './deps.js';
+import { foldFlow, isFinal, type FlowState } from './evolve.js';
+import type { FlowEventData } from './events.js';
+import { newEvent, type CommandContext } from './newEvent.js';
+import { hashEquals, parseState, sha256 } from './secrets.js';
+import { flowStream, grantStream } from './streams.js';
+
+export interface CallbackInput {
+  serverName: string;
+  state?: string | undefined;
+  code?: string | undefined;
+  error?: string | undefined;
+  errorDescription?: string | undefined;
+  iss?: string | undefined;
+  /** The browser-binding cookie's value, when the browser sent one. */
+  bindingSecret?: string | undefined;
+  correlationId: string;
+}
+
+export type CallbackOutcome =
+  | { ok: true; flowId: string; userId: string; serverName: string; alreadyCompleted: boolean }
+  | { ok: false; error: string; flowId?: string };
+
+/** RFC 6749 §4.1.2.1 codes passed through to the error page; anything else is `callback_failed`. */
+const AS_ERRORS = new Set([
+  'access_denied', 'invalid_request', 'unauthorized_client', 'unsupported_response_type',
+  'invalid_scope', 'server_error', 'temporarily_unavailable', 'login_required', 'consent_required',
+  'interaction_required', 'account_selection_required', 'invalid_target',
+]);
+export const callbackErrorCode = (e: string): string => (AS_ERRORS.has(e) ? e : 'callback_failed');
+
+const CLIENT_REJECTION = new Set(['invalid_client', 'unauthorized_client']);
+const fail = (error: string, flowId?: string): CallbackOutcome => ({ ok: false, error, ...(flowId ? { flowId } : {}) });
+
+function outcomeOf(flow: FlowState, flowId: string): CallbackOutcome {
+  const c = flow.context;
+  switch (flow.value) {
+    case 'completed':
+      return { ok: true, flowId, userId: c.userId!, serverName: c.serverName!, alreadyCompleted: true };
+    case 'cancelled':
+    case 'superseded':
+      return fail(ErrorCode.FLOW_CANCELLED, flowId);
+    case 'expired':
+      return fail(ErrorCode.FLOW_EXPIRED, flowId);
+    case 'failed':
+      return fail(c.error === 'client_rejected' ? 'client_rejected' : callbackErrorCode(c.error ?? 'callback_failed'), flowId);
+    default:
+      return fail(ErrorCode.CALLBACK_FAILED, flowId);
+  }
+}
+
+/**
+ * The authorization server's redirect back. Order of checks: the state must name a flow we
+ * issued (hash recorded at initiation), the browser must hold one of the flow's binding
+ * secrets, and only then may anything be appended. A leaked `state` alone can neither
+ * complete nor force-fail a flow. Exactly one code exchange happens per flow: it is claimed by
+ * appending `CodeExchangeStarted` at the revision read; duplicate callbacks wait for and
+ * report the claimant's outcome.
+ */
+export async function handleCallback(deps: FlowDeps, input: CallbackInput): Promise<CallbackOutcome> {
+  if (!input.state) return fail(ErrorCode.MISSING_STATE);
+  const parsed = parseState(input.state);
+  if (!parsed) return fail(ErrorCode.INVALID_STATE);
+  const stream = flowStream(parsed.flowId);
+  const flow = foldFlow(await readDomainEvents(deps.store, stream));
+  const c = flow.context;
+  if (flow.value === 'new' || !c.stateHash || !hashEquals(c.stateHash, sha256(input.state)) || c.serverName !== input.serverName) {
+    return fail(ErrorCode.INVALID_STATE);
+  }
+  if (!input.bindingSecret || !c.bindingHashes.some((h) => hashEquals(h, sha256(input.bindingSecret!)))) {
+    return fail(ErrorCode.CSRF_VALIDATION_FAILED, parsed.flowId);
+  }
+  const ctx: CommandContext = { now: deps.clock.now(), correlationId: input.correlationId, actor: c.userId! };
+  if (isFinal(flow.value)) return outcomeOf(flow, parsed.flowId);
+  if (flow.value === 'exchanging') return awaitOutcome(deps, parsed.flowId);
+  if (ctx.now.getTime() >= c.expiresAt) return fail(ErrorCode.FLOW_EXPIRED, parsed.flowId);
+
+  if (input.error) {
+    const error = /^[\x21\x23-\x5B\x5D-\x7E]{1,64}$/.test(input.error) ? input.error : 'invalid_request';
+    const description = input.errorDescription?.replace(/[^\x20-\x7E]/g, '').slice(0, 500);
+    const r = await handleCommand(deps.store, stream, foldFlow, (f) =>
+      f.value === 'pending' ? [newEvent('CallbackErrored', { error, ...(description ? { errorDescription: description } : {}) }, ctx)] : [],
+    );
+    if (!r.appended.length) return outcomeOf(r.state, parsed.flowId);
+    deps.observer.flowFailed?.(input.serverName, callbackErrorCode(error));
+    return fail(callbackErrorCode(error), parsed.flowId);
+  }
+  if (!input.code) return fail(ErrorCode.MISSING_CODE, parsed.flowId);
+
+  const initiated = await initiatedData(deps, stream);
+  try {
+    checkCallbackIssuer(initiated.discovery.issuer, initiated.discovery.issParameterSupported, input.iss);
+  } catch {
+    const r = await handleCommand(deps.store, stream, foldFlow, (f) =>
+      f.value === 'pending' ? [newEvent('FlowFailed', { reason: ErrorCode.ISSUER_MISMATCH }, ctx)] : [],
+    );
+    if (r.appended.length) deps.observer.flowFailed?.(input.serverName, ErrorCode.ISSUER_MISMATCH);
+    return fail(ErrorCode.ISSUER_MISMATCH, parsed.flowId);
+  }
+
+  const exchangeId = deps.random.uuid();
+  const claim = await handleCommand(deps.store, stream, foldFlow, (f) =>
+    f.value === 'pending' && ctx.now.getTime() < f.context.expiresAt
+      ? [newEvent('CodeExchangeStarted', { exchangeId, codeHash: sha256(input.code!) }, ctx)]
+      : [],
+  );
+  if (!claim.appended.length) {
+    return claim.state.value === 'exchanging' ? awaitOutcome(deps, parsed.flowId) : outcomeOf(claim.state, parsed.flowId);
+  }
+  const claimRevision = claim.result!.nextExpectedRevision;
+  return exchange(deps, { flowId: parsed.flowId, stream, initiated, code: input.code, exchangeId, claimRevision, reused: c.reusedClient !== null }, ctx);
+}
+
+async function initiatedData(deps: FlowDeps, stream: string): Promise<FlowEventData<'FlowInitiated'>> {
+  const events = await readDomainEvents(deps.store, stream);
+  const first = events[0];
+  if (!first || first.type !== 'FlowInitiated') throw new EngineError(ErrorCode.INVALID_STATE, 'Flow has no initiation');
+  return first.data as FlowEventData<'FlowInitiated'>;
+}
+
+interface ExchangeJob {
+  flowId: string;
+  stream: string;
+  initiated: FlowEventData<'FlowInitiated'>;
+  code: string;
+  exchangeId: string;
+  claimRevision: bigint;
+  reused: boolean;
+}
+
+async function exchange(deps: FlowDeps, job: ExchangeJob, ctx: CommandContext): Promise<CallbackOutcome> {
+  const { initiated, stream } = job;
+  const server = await deps.resolveServer(initiated.serverName, initiated.userId);
+  const discovery: DiscoveryResult = { ...initiated.discovery, resource: initiated.discovery.resource, scope: initiated.scope, metadata: {} };
+  const client: ClientIdentity = {
+    clientId: initiated.client.clientId,
+    kind: initiated.client.kind,
+    tokenEndpointAuthMethod: initiated.client.tokenEndpointAuthMethod,
+    redirectUris: [initiated.redirectUri],
+    ...(initiated.client.clientSecret ? { clientSecret: deps.sealer.open(initiated.client.clientSecret, `${stream}:clientSecret`) } : {}),
+  };
+  let tokens: TokenSet;
+  try {
+    tokens = await deps.driver.exchangeCode({
+      discovery,
+      client,
+      code: job.code,
+      codeVerifier: deps.sealer.open(initiated.codeVerifier, `${stream}:codeVerifier`),
+      redirectUri: initiated.redirectUri,
+      server: server ?? { url: initiated.serverUrl },
+    });
+  } catch (err) {
+    const oauthError = err instanceof EngineError && typeof err.details?.oauthError === 'string' ? err.details.oauthError : undefined;
+    const status = err instanceof EngineError && typeof err.details?.status === 'number' ? err.details.status : undefined;
+    deps.logger.warn({ flowId: job.flowId, code: err instanceof EngineError ? err.code : 'error', oauthError }, 'code exchange failed');
+    if (oauthError && CLIENT_REJECTION.has(oauthError)) {
+      await appendOutcome(deps, job, newEvent('ClientRejected', {
+        exchangeId: job.exchangeId,
+        oauthError,
+        clientId: client.clientId,
+        ...(initiated.client.registrationKey ? { registrationKey: initiated.client.registrationKey } : {}),
+        reused: job.reused,
+        ...(status !== undefined ? { status } : {}),
+      }, ctx));
+      // A client the AS no longer knows is dead for everyone: the next attempt registers fresh.
+      if (initiated.client.registrationKey) {
+        await discardClient(deps, initiated.client.registrationKey, client.clientId, 'client_rejected', ctx, job.flowId);
+      }
+      deps.observer.flowFailed?.(initiated.serverName, 'client_rejected');
+      return fail('client_rejected', job.flowId);
+    }
+    const oauthErrorOk = oauthError && /^[\x21\x23-\x5B\x5D-\x7E]{1,64}$/.test(oauthError) ? oauthError : undefined;
+    await appendOutcome(deps, job, newEvent('FlowFailed', { reason: ErrorCode.CALLBACK_FAILED, exchangeId: job.exchangeId, ...(oauthErrorOk ? { oauthError: oauthErrorOk } : {}) }, ctx));
+    deps.observer.flowFailed?.(initiated.serverName, ErrorCode.CALLBACK_FAILED);
+    return fail(ErrorCode.CALLBACK_FAILED, job.flowId);
+  }
+
+  const grant = grantStream(initiated.userId, initiated.serverName);
+  const { accessToken, refreshToken, idToken, tokenType, expiresAt, scope } = tokens;
+  const sealedTokens = deps.sealer.seal(JSON.stringify({ accessToken, refreshToken, idToken, tokenType, expiresAt, scope }), `${grant}:tokens`);
+  const issued = await deps.store.appendToStream(grant, newEvent('TokensIssued', {
+    flowId: job.flowId,
+    userId: initiated.userId,
+    serverName: initiated.serverName,
+    issuer: initiated.discovery.issuer,
+    clientId: client.clientId,
+    ...(initiated.client.registrationKey ? { registrationKey: initiated.client.registrationKey } : {}),
+    tokens: sealedTokens,
+    ...(expiresAt ? { tokenExpiresAt: new Date(expiresAt).toISOString() } : {}),
+    ...(scope ? { scope } : {}),
+    hasRefreshToken: Boolean(refreshToken),
+  }, ctx), { expectedRevision: 'any' });
+  await appendOutcome(deps, job, newEvent('FlowCompleted', {
+    exchangeId: job.exchangeId,
+    grantRevision: issued.nextExpectedRevision.toString(),
+    ...(scope ? { scope } : {}),
+    ...(expiresAt ? { tokenExpiresAt: new Date(expiresAt).toISOString() } : {}),
+  }, ctx));
+  deps.observer.flowCompleted?.(initiated.serverName);
+  return { ok: true, flowId: job.flowId, userId: initiated.userId, serverName: initiated.serverName, alreadyCompleted: false };
+}
+
+/** The outcome follows our own claim, so it is appended right after it. */
+async function appendOutcome(deps: FlowDeps, job: ExchangeJob, event: ReturnType<typeof newEvent>): Promise<void> {
+  try {
+    await deps.store.appendToStream(job.stream, event, { expectedRevision: job.claimRevision });
+  } catch (err) {
+    // Only an expiry can slip in after an abandoned-looking claim; the log says what won.
+    if (!isWrongExpectedVersion(err)) throw err;
+    deps.logger.warn({ flowId: job.flowId }, 'exchange outcome lost a race with another event');
+  }
+}
+
+/** A duplicate callback waits for the claimant's outcome instead of exchanging again. */
+async function awaitOutcome(deps: FlowDeps, flowId: string, timeoutMs = 15_000): Promise<CallbackOutcome> {
+  const until = Date.now() + timeoutMs;
+  for (let round = 0; ; round++) {
+    const flow = foldFlow(await readDomainEvents(deps.store, flowStream(flowId)));
+    if (isFinal(flow.value)) return outcomeOf(flow, flowId);
+    if (Date.now() >= until) return fail(ErrorCode.CALLBACK_FAILED, flowId);
+    await new Promise((r) => setTimeout(r, Math.min(10 * 2 ** round, 200)));
+  }
+}

@@ -1,0 +1,190 @@
+import { obtainClient } from '../clients/registry.js';
+import { EngineError, ErrorCode, quote } from '../errors.js';
+import { isWrongExpectedVersion } from '../store/errors.js';
+import type { EventData } from '../store/types.js';
+import type { DomainEvent } from './catalogue.js';
+import { handleCommand, readDomainEvents } from './commandHandler.js';
+import type { ConnectionEventData } from './connectionEvents.js';
+import { redirectUriFor, type FlowDeps } from './deps.js';
+import { foldFlow, isFinal, type FlowState } from './evolve.js';
+import { newEvent, type CommandContext } from './newEvent.js';
+import { composeState, sha256 } from './secrets.js';
+import { connectionStream, flowStream } from './streams.js';
+
+export interface StartFlowInput {
+  userId: string;
+  serverName: string;
+  correlationId: string;
+  /** Parsed `WWW-Authenticate` challenge from the MCP server, when known. */
+  challenge?: { resourceMetadataUrl?: string; scope?: string };
+  /** Supersede a pending attempt instead of joining it (server configuration changed). */
+  forceNew?: boolean;
+}
+
+export interface StartedFlow {
+  flowId: string;
+  authorizationUrl: string;
+  /** Secret for the browser-binding cookie; only its hash is recorded. */
+  bindingSecret: string;
+  /** True when this call joined an attempt already pending for this user and server. */
+  joined: boolean;
+  expiresAt: string;
+}
+
+/** The current attempt of a (user, server), as its connection stream says. */
+export interface ConnectionState {
+  current: (ConnectionEventData<'ConnectionAttemptStarted'> & { revision: bigint }) | null;
+  revision: bigint | null;
+}
+
+export function foldConnection(events: DomainEvent[]): ConnectionState {
+  let current: ConnectionState['current'] = null;
+  for (const e of events) {
+    if (e.type === 'ConnectionAttemptStarted') current = { ...(e.data as ConnectionEventData<'ConnectionAttemptStarted'>), revision: e.revision };
+  }
+  return { current, revision: events.length ? events[events.length - 1]!.revision : null };
+}
+
+/** Reads the flow an attempt points at; waits briefly when its creator has not written it yet. */
+async function readAttemptFlow(deps: FlowDeps, flowId: string, waitMs: number): Promise<FlowState> {
+  const until = Date.now() + waitMs;
+  for (let round = 0; ; round++) {
+    const flow = foldFlow(await readDomainEvents(deps.store, flowStream(flowId)));
+    if (flow.value !== 'new' || Date.now() >= until) return flow;
+    await new Promise((r) => setTimeout(r, Math.min(10 * 2 ** round, 200)));
+  }
+}
+
+const isLive = (flow: FlowState, nowMs: number): boolean =>
+  (flow.value === 'pending' || flow.value === 'exchanging') && nowMs < flow.context.expiresAt;
+
+/**
+ * Starts an authorization attempt for (user, server), or joins the one already pending.
+ *
+ * Concurrency: the attempt is claimed by appending `ConnectionAttemptStarted` at the
+ * connection stream's revision. Every concurrent start on any replica either wins that append
+ * or re-reads and joins the winner (same flow id, same authorization URL, a browser binding
+ * of its own), so there is never a second verifier or client to clobber the first.
+ */
+export async function startFlow(deps: FlowDeps, input: StartFlowInput): Promise<StartedFlow> {
+  const { userId, serverName } = input;
+  const server = await deps.resolveServer(serverName, userId);
+  if (!server) throw new EngineError(ErrorCode.UNKNOWN_SERVER, `Unknown MCP server ${quote(serverName)}`);
+  const connStream = connectionStream(userId, serverName);
+  const ctx = (): CommandContext => ({ now: deps.clock.now(), correlationId: input.correlationId, actor: userId });
+
+  let prepared: Awaited<ReturnType<typeof prepare>> | undefined;
+  for (let attempt = 1; attempt <= 8; attempt++) {
+    const conn = foldConnection(await readDomainEvents(deps.store, connStream));
+    const nowMs = deps.clock.now().getTime();
+    let previous: FlowState | null = null;
+    if (conn.current) {
+      previous = await readAttemptFlow(deps, conn.current.flowId, 5_000);
+      if (!input.forceNew && isLive(previous, nowMs)) {
+        const joined = await join(deps, conn.current.flowId, ctx());
+        if (joined) {
+          return {
+            flowId: conn.current.flowId,
+            authorizationUrl: deps.sealer.open(conn.current.authorizationUrl, `${connStream}:authorizationUrl`),
+            bindingSecret: joined,
+            joined: true,
+            expiresAt: conn.current.expiresAt,
+          };
+        }
+        continue; // it ended meanwhile: decide again
+      }
+    }
+    prepared ??= await prepare(deps, input, server, ctx());
+    const supersedes = conn.current && previous && !isFinal(previous.value) ? conn.current.flowId : undefined;
+    const claim = newEvent('ConnectionAttemptStarted', {
+      flowId: prepared.flowId,
+      userId,
+      serverName,
+      expiresAt: prepared.expiresAt,
+      authorizationUrl: deps.sealer.seal(prepared.authorizationUrl, `${connStream}:authorizationUrl`),
+      ...(supersedes ? { supersedes } : {}),
+    }, ctx());
+    try {
+      await deps.store.appendToStream(connStream, claim, { expectedRevision: conn.revision ?? 'no_stream' });
+    } catch (err) {
+      if (isWrongExpectedVersion(err)) continue; // another start won: join it
+      throw err;
+    }
+    await deps.store.appendToStream(flowStream(prepared.flowId), prepared.flowEvents, { expectedRevision: 'no_stream' });
+    deps.observer.flowStarted?.(serverName);
+    if (supersedes) await endPrevious(deps, supersedes, prepared.flowId, ctx());
+    return {
+      flowId: prepared.flowId,
+      authorizationUrl: prepared.authorizationUrl,
+      bindingSecret: prepared.bindingSecret,
+      joined: false,
+      expiresAt: prepared.expiresAt,
+    };
+  }
+  throw new EngineError(ErrorCode.CONCURRENCY_RETRIES_EXHAUSTED, `Could not start a flow for ${quote(serverName)}: too much contention`);
+}
+
+/** Adds a browser binding to a pending flow; resolves to the new secret, or null if it ended. */
+export async function join(deps: FlowDeps, flowId: string, ctx: CommandContext): Promise<string | null> {
+  const bindingSecret = deps.random.token(32);
+  const bound = newEvent('BrowserBound', { bindingHash: sha256(bindingSecret) }, ctx);
+  const r = await handleCommand(deps.store, flowStream(flowId), foldFlow, (flow) =>
+    isLive(flow, ctx.now.getTime()) ? [bound] : [],
+  );
+  return r.appended.length ? bindingSecret : null;
+}
+
+async function prepare(deps: FlowDeps, input: StartFlowInput, server: NonNullable<Awaited<ReturnType<FlowDeps['resolveServer']>>>, ctx: CommandContext) {
+  const { userId, serverName } = input;
+  const redirectUri = redirectUriFor(deps.publicUrl, serverName);
+  const discovery = await deps.driver.discover({ serverName, server, ...(input.challenge ? { challenge: input.challenge } : {}) });
+  const flowId = deps.random.token(16);
+  const stream = flowStream(flowId);
+  const state = composeState(flowId, deps.random.token(32));
+  const bindingSecret = deps.random.token(32);
+  const client = await obtainClient(deps, { serverName, server, discovery, redirectUri, scope: discovery.scope, sealFor: stream }, ctx);
+  const auth = await deps.driver.startAuthorization({ discovery, client: client.identity, redirectUri, state, scope: discovery.scope });
+  const expiresAt = new Date(ctx.now.getTime() + deps.flowTtlMs).toISOString();
+  const { metadata: _raw, ...snapshot } = discovery;
+  const flowEvents: EventData[] = [
+    newEvent('FlowInitiated', {
+      flowId,
+      userId,
+      serverName,
+      serverUrl: server.url,
+      redirectUri,
+      discovery: dropUndefined(snapshot),
+      ...(discovery.scope ? { scope: discovery.scope } : {}),
+      client: client.ref,
+      expiresAt,
+      stateHash: sha256(state),
+      bindingHash: sha256(bindingSecret),
+      codeVerifier: deps.sealer.seal(auth.codeVerifier, `${stream}:codeVerifier`),
+      authorizationUrl: deps.sealer.seal(auth.authorizationUrl, `${stream}:authorizationUrl`),
+    }, ctx),
+  ];
+  if (client.reused && client.ref.registrationKey) {
+    flowEvents.push(newEvent('ClientReused', {
+      registrationKey: client.ref.registrationKey,
+      registrationRevision: client.ref.registrationRevision ?? '0',
+      clientId: client.ref.clientId,
+    }, ctx));
+  }
+  return { flowId, bindingSecret, authorizationUrl: auth.authorizationUrl, expiresAt, flowEvents };
+}
+
+/** Ends the attempt a new one replaces: expired if its time is up, superseded otherwise. */
+async function endPrevious(deps: FlowDeps, flowId: string, by: string, ctx: CommandContext): Promise<void> {
+  await handleCommand(deps.store, flowStream(flowId), foldFlow, (flow) => {
+    if (isFinal(flow.value) || flow.value === 'new') return [];
+    return ctx.now.getTime() >= flow.context.expiresAt
+      ? [newEvent('FlowExpired', { expiresAt: new Date(flow.context.expiresAt).toISOString() }, ctx)]
+      : flow.value === 'pending'
+        ? [newEvent('FlowSuperseded', { by }, ctx)]
+        : [];
+  }).catch((err) => deps.logger.warn({ err: String(err), flowId }, 'could not end the superseded attempt'));
+}
+
+function dropUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}

@@ -1,0 +1,32 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Stream ids are `<category>-<id>` so EventStoreDB's `$by_category` works (the category is
+ * the part before the first `-`). Keys derived from user ids and URLs are hashed: stream names
+ * stay short, safe and free of personal data; the events themselves carry the readable values.
+ */
+const key = (...parts: string[]): string => createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 32);
+
+export const FLOW_CATEGORY = 'flow';
+export const CONNECTION_CATEGORY = 'connection';
+export const CLIENT_CATEGORY = 'client';
+export const GRANT_CATEGORY = 'grant';
+
+export const flowStream = (flowId: string): string => `${FLOW_CATEGORY}-${flowId}`;
+/** One per (user, MCP server). */
+export const userServerKey = (userId: string, serverName: string): string => key('user-server', userId, serverName);
+export const connectionStream = (userId: string, serverName: string): string => `${CONNECTION_CATEGORY}-${userServerKey(userId, serverName)}`;
+export const grantStream = (userId: string, serverName: string): string => `${GRANT_CATEGORY}-${userServerKey(userId, serverName)}`;
+
+/**
+ * One registration per (MCP server, issuer, redirect_uri). The issuer is normalised by
+ * dropping a trailing slash only: RFC 8414 issuers compare as exact strings otherwise.
+ */
+export const registrationKey = (serverName: string, issuer: string, redirectUri: string): string =>
+  key('registration', serverName, issuer.replace(/\/+$/, ''), redirectUri);
+export const clientStream = (regKey: string): string => `${CLIENT_CATEGORY}-${regKey}`;
+
+export const categoryOf = (streamId: string): string => {
+  const i = streamId.indexOf('-');
+  return i < 0 ? streamId : streamId.slice(0, i);
+};
