@@ -1,0 +1,92 @@
+import { systemClock, systemRandom, type Clock, type Random } from './clock.js';
+import type { EngineConfig } from './config.js';
+import { cancelFlow, type CancelResult } from './flow/cancelFlow.js';
+import { silentLogger, type FlowDeps, type FlowObserver, type Logger, type Sealer } from './flow/deps.js';
+import { handleCallback, type CallbackInput, type CallbackOutcome } from './flow/handleCallback.js';
+import { streamQueries, type ConnectionStatusView, type Queries } from './flow/queries.js';
+import { join, startFlow, foldConnection, type StartFlowInput, type StartedFlow } from './flow/startFlow.js';
+import type { FlowStatusView } from './flow/status.js';
+import { readDomainEvents } from './flow/commandHandler.js';
+import { connectionStream } from './flow/streams.js';
+import type { McpServerConfig, OAuthDriver } from './oauth/types.js';
+import type { EventStore } from './store/types.js';
+
+export interface CreateEngineOptions {
+  store: EventStore;
+  config: Pick<EngineConfig, 'publicUrl' | 'flowTtlMs' | 'servers'> & Partial<EngineConfig>;
+  driver: OAuthDriver;
+  sealer: Sealer;
+  clock?: Clock;
+  random?: Random;
+  logger?: Logger;
+  observer?: FlowObserver;
+  /** Host hook for user-managed servers; configured servers are found without it. */
+  resolveServer?: (serverName: string, userId?: string) => Promise<McpServerConfig | undefined>;
+  /** Host hook listing the servers a user may see; defaults to the configured ones. */
+  listServers?: (userId?: string) => Promise<string[]>;
+  /** Read side; defaults to answering from streams. */
+  queries?: (deps: FlowDeps) => Queries;
+  clientName?: string;
+}
+
+/**
+ * The engine as a library: commands (start, bind, callback, cancel) and queries (flow and
+ * connection status). The HTTP layer is a thin adapter over this.
+ */
+export interface Engine {
+  readonly deps: FlowDeps;
+  readonly queries: Queries;
+  startFlow(input: StartFlowInput): Promise<StartedFlow>;
+  /** A new browser binding for the user's pending attempt, or null when none is pending. */
+  bindBrowser(input: { userId: string; serverName: string; correlationId: string }): Promise<{ flowId: string; bindingSecret: string } | null>;
+  handleCallback(input: CallbackInput): Promise<CallbackOutcome>;
+  cancelFlow(input: { userId: string; serverName: string; correlationId: string }): Promise<CancelResult>;
+  /** The flow's status; null when unknown or (with `userId`) owned by someone else. */
+  getFlowStatus(flowId: string, userId?: string): Promise<FlowStatusView | null>;
+  getConnectionStatus(userId: string, serverName: string): Promise<ConnectionStatusView>;
+  listServers(userId?: string): Promise<string[]>;
+  hasServer(serverName: string, userId?: string): Promise<boolean>;
+}
+
+export function createEngine(options: CreateEngineOptions): Engine {
+  const { config } = options;
+  const deps: FlowDeps = {
+    store: options.store,
+    driver: options.driver,
+    sealer: options.sealer,
+    clock: options.clock ?? systemClock,
+    random: options.random ?? systemRandom,
+    logger: options.logger ?? silentLogger,
+    observer: options.observer ?? {},
+    resolveServer: async (name, userId) =>
+      (Object.hasOwn(config.servers, name) ? config.servers[name] : undefined) ?? (await options.resolveServer?.(name, userId)),
+    publicUrl: config.publicUrl,
+    flowTtlMs: config.flowTtlMs,
+    clientName: options.clientName ?? 'Flow Engine MCP Client',
+  };
+  const queries = (options.queries ?? streamQueries)(deps);
+  const listServers = options.listServers ?? (async () => Object.keys(config.servers));
+  return {
+    deps,
+    queries,
+    startFlow: (input) => startFlow(deps, input),
+    async bindBrowser({ userId, serverName, correlationId }) {
+      const conn = foldConnection(await readDomainEvents(deps.store, connectionStream(userId, serverName)));
+      if (!conn.current) return null;
+      const secret = await join(deps, conn.current.flowId, { now: deps.clock.now(), correlationId, actor: userId });
+      return secret ? { flowId: conn.current.flowId, bindingSecret: secret } : null;
+    },
+    handleCallback: (input) => handleCallback(deps, input),
+    cancelFlow: (input) => cancelFlow(deps, input),
+    async getFlowStatus(flowId, userId) {
+      const view = await queries.flowStatus(flowId);
+      if (!view || (userId !== undefined && view.userId !== userId)) return null;
+      return view;
+    },
+    getConnectionStatus: (userId, serverName) => queries.connectionStatus(userId, serverName),
+    listServers,
+    async hasServer(serverName, userId) {
+      return (await deps.resolveServer(serverName, userId)) !== undefined;
+    },
+  };
+}

@@ -1,0 +1,64 @@
+import { readDomainEvents } from './commandHandler.js';
+import type { FlowDeps } from './deps.js';
+import { foldFlow } from './evolve.js';
+import { foldConnection } from './startFlow.js';
+import { flowStatusOf, type FlowStatusView } from './status.js';
+import { connectionStream, flowStream, grantStream } from './streams.js';
+
+export type ConnectionState = 'connected' | 'disconnected' | 'connecting' | 'error';
+
+/** Per server, the shape of `GET /api/mcp/connection/status` (architecture §6). */
+export interface ConnectionStatusView {
+  connectionState: ConnectionState;
+  requiresOAuth: boolean;
+  error?: string;
+  flowId?: string;
+}
+
+/**
+ * Read side of the engine. The default answers from streams (always consistent, one read per
+ * stream); the projector supplies an implementation answering from projection state.
+ */
+export interface Queries {
+  flowStatus(flowId: string): Promise<FlowStatusView | null>;
+  connectionStatus(userId: string, serverName: string): Promise<ConnectionStatusView>;
+}
+
+/** Grant events that end a grant (issue: tokens after the flow adds refresh and revocation). */
+const GRANT_ENDING = new Set(['GrantRevoked']);
+
+export function streamQueries(deps: FlowDeps): Queries {
+  return {
+    async flowStatus(flowId) {
+      const flow = foldFlow(await readDomainEvents(deps.store, flowStream(flowId)));
+      if (flow.value === 'new') return null;
+      const c = flow.context;
+      const status = flowStatusOf(flow.value, c, deps.clock.now().getTime());
+      return {
+        flowId,
+        userId: c.userId!,
+        serverName: c.serverName!,
+        status,
+        error: status === 'PENDING' || status === 'COMPLETED' ? null : (status === 'EXPIRED' ? 'flow_expired' : c.error),
+        initiatedAt: c.initiatedAt,
+        endedAt: c.endedAt,
+        expiresAt: new Date(c.expiresAt).toISOString(),
+      };
+    },
+    async connectionStatus(userId, serverName) {
+      const grant = await readDomainEvents(deps.store, grantStream(userId, serverName));
+      let hasGrant = false;
+      for (const e of grant) {
+        if (e.type === 'TokensIssued') hasGrant = true;
+        else if (GRANT_ENDING.has(e.type)) hasGrant = false;
+      }
+      const conn = foldConnection(await readDomainEvents(deps.store, connectionStream(userId, serverName)));
+      const flowId = conn.current?.flowId;
+      const flow = flowId ? await this.flowStatus(flowId) : null;
+      if (flow?.status === 'PENDING') return { connectionState: 'connecting', requiresOAuth: true, flowId: flowId! };
+      if (hasGrant) return { connectionState: 'connected', requiresOAuth: true, ...(flowId ? { flowId } : {}) };
+      if (flow?.status === 'FAILED') return { connectionState: 'error', requiresOAuth: true, error: flow.error ?? 'callback_failed', flowId: flowId! };
+      return { connectionState: 'disconnected', requiresOAuth: true, ...(flowId ? { flowId } : {}) };
+    },
+  };
+}
