@@ -32,4 +32,5 @@ const code = await main(process.argv.slice(2)).catch((err: unknown) => {
   process.stderr.write(`flowctl: ${e.code ? `[${e.code}] ` : ''}${e.message ?? String(err)}\n`);
   return 1;
 });
-if (code !== 0 || !['serve'].includes(process.argv[2] ?? '')) process.exitCode = code;
+// `serve` resolves once listening; the open server keeps the process alive.
+process.exitCode = code;
