@@ -1,0 +1,190 @@
+import type { Database } from 'better-sqlite3';
+import { EngineError, ErrorCode } from '../../errors.js';
+import { StreamNotFoundError } from '../errors.js';
+import type {
+  AppendOptions,
+  AppendResult,
+  EventData,
+  EventStore,
+  Position,
+  ReadAllOptions,
+  ReadStreamOptions,
+  RecordedEvent,
+  SubscribeToAllOptions,
+  Subscription,
+} from '../types.js';
+import { createAppend, type AppendFn } from './appendBatch.js';
+import { ChangeWatcher } from './changeWatcher.js';
+import { schemaVersion } from './migrations.js';
+import { openDatabase } from './openDatabase.js';
+import { prepareBatch } from './prepareBatch.js';
+import { readPages } from './readPages.js';
+import { DEFAULT_POLL_INTERVAL_MS, MEMORY_PATH, type SqliteStoreOptions } from './sqliteOptions.js';
+import { SqliteSubscription, type SubscriptionSource } from './sqliteSubscription.js';
+import { prepareStatements, type EventRow, type Statements } from './statements.js';
+import { compileFilter } from './subscriptionFilter.js';
+import { toPosition } from './toRecordedEvent.js';
+import { normaliseMaxCount, validateExpectedRevision, validateStreamName } from './validateInput.js';
+
+const TOP = Number.MAX_SAFE_INTEGER;
+
+/** What the connection actually runs with, read back from SQLite (for tests and `flowctl`). */
+export interface SqliteSettings {
+  journalMode: string;
+  synchronous: 'off' | 'normal' | 'full' | 'extra';
+  schemaVersion: number;
+  busyTimeoutMs: number;
+}
+
+function positionNumber(position: Position | undefined): number {
+  if (position === undefined || typeof position.commit !== 'bigint') {
+    throw new EngineError(ErrorCode.INVALID_ARGUMENT, 'fromPosition must be "start", "end" or a {commit, prepare} position');
+  }
+  return Number(position.commit);
+}
+
+function revisionNumber(revision: bigint): number {
+  if (typeof revision !== 'bigint' || revision < 0n) {
+    throw new EngineError(ErrorCode.INVALID_ARGUMENT, 'fromRevision must be "start", "end" or a bigint >= 0');
+  }
+  return revision > BigInt(TOP) ? TOP : Number(revision);
+}
+
+/**
+ * The embedded event store: one better-sqlite3 connection per instance, safe to share between
+ * processes on one file. Every method is synchronous underneath (SQLite answers in microseconds;
+ * an append waits for its fsync) and wrapped in promises to honour the port.
+ */
+export class SqliteEventStore implements EventStore {
+  readonly #db: Database;
+  readonly #st: Statements;
+  readonly #append: AppendFn;
+  readonly #watcher: ChangeWatcher;
+  readonly #subscriptions = new Set<SqliteSubscription>();
+  readonly #source: SubscriptionSource;
+  #closed = false;
+
+  constructor(options: SqliteStoreOptions) {
+    this.#db = openDatabase(options);
+    this.#st = prepareStatements(this.#db);
+    this.#append = createAppend(this.#db, this.#st);
+    const dataVersion = this.#st.dataVersion;
+    this.#watcher = new ChangeWatcher(
+      options.path === MEMORY_PATH ? undefined : () => dataVersion.get()!,
+      options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
+    );
+    this.#source = {
+      readAfter: (after, limit) => this.#open().allForwards.all(after + 1, limit),
+      watcher: this.#watcher,
+      release: (sub) => this.#subscriptions.delete(sub),
+    };
+  }
+
+  async appendToStream(
+    streamId: string,
+    events: EventData | EventData[],
+    options: AppendOptions = {},
+  ): Promise<AppendResult> {
+    this.#open();
+    validateStreamName(streamId);
+    const expected = options.expectedRevision ?? 'any';
+    validateExpectedRevision(expected);
+    const batch = prepareBatch(events);
+    const result = this.#append(streamId, batch, expected);
+    this.#watcher.notify();
+    return result;
+  }
+
+  readStream<E extends RecordedEvent = RecordedEvent>(streamId: string, options: ReadStreamOptions = {}): AsyncIterable<E> {
+    return this.#readStream(streamId, options) as AsyncIterable<E>;
+  }
+
+  async *#readStream(streamId: string, options: ReadStreamOptions): AsyncGenerator<RecordedEvent> {
+    this.#open();
+    validateStreamName(streamId);
+    const backwards = options.direction === 'backwards';
+    const from = options.fromRevision ?? (backwards ? 'end' : 'start');
+    const maxCount = normaliseMaxCount(options.maxCount);
+    let cursor = from === 'start' ? 0 : from === 'end' ? TOP : revisionNumber(from);
+    const readPage = (limit: number): EventRow[] => {
+      const st = this.#open();
+      const rows = (backwards ? st.streamBackwards : st.streamForwards).all(streamId, cursor, limit);
+      if (rows.length > 0) cursor = rows[rows.length - 1]!.revision + (backwards ? -1 : 1);
+      return rows;
+    };
+    const onEmpty = (): void => {
+      if (this.#open().streamHead.get(streamId) === undefined) throw new StreamNotFoundError(streamId);
+    };
+    yield* readPages(maxCount, readPage, onEmpty);
+  }
+
+  readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
+    return this.#readAll(options);
+  }
+
+  async *#readAll(options: ReadAllOptions): AsyncGenerator<RecordedEvent> {
+    this.#open();
+    const backwards = options.direction === 'backwards';
+    const from = options.fromPosition ?? (backwards ? 'end' : 'start');
+    const maxCount = normaliseMaxCount(options.maxCount);
+    // Forwards is inclusive of `from`, backwards exclusive, as EventStoreDB's $all positions.
+    let cursor = from === 'start' ? 0 : from === 'end' ? TOP : positionNumber(from);
+    if (from === 'end' && !backwards) return;
+    const readPage = (limit: number): EventRow[] => {
+      const st = this.#open();
+      const rows = (backwards ? st.allBackwards : st.allForwards).all(cursor, limit);
+      if (rows.length > 0) cursor = rows[rows.length - 1]!.position + (backwards ? 0 : 1);
+      return rows;
+    };
+    yield* readPages(maxCount, readPage);
+  }
+
+  subscribeToAll(options: SubscribeToAllOptions = {}): Subscription {
+    const st = this.#open();
+    const filter = compileFilter(options.filter);
+    const head = st.headPosition.get() ?? 0;
+    const from = options.fromPosition ?? 'start';
+    const after = from === 'start' ? 0 : from === 'end' ? head : positionNumber(from);
+    const sub = new SqliteSubscription(this.#source, after, head, filter);
+    this.#subscriptions.add(sub);
+    return sub;
+  }
+
+  async headPosition(): Promise<Position | null> {
+    const head = this.#open().headPosition.get();
+    return head === null || head === undefined ? null : toPosition(head);
+  }
+
+  /** Pragmas as SQLite reports them on this connection. */
+  settings(): SqliteSettings {
+    this.#open();
+    const names = ['off', 'normal', 'full', 'extra'] as const;
+    return {
+      journalMode: this.#db.pragma('journal_mode', { simple: true }) as string,
+      synchronous: names[this.#db.pragma('synchronous', { simple: true }) as number]!,
+      schemaVersion: schemaVersion(this.#db),
+      busyTimeoutMs: this.#db.pragma('busy_timeout', { simple: true }) as number,
+    };
+  }
+
+  /** Ends subscriptions (pending reads finish), stops the poll timer, closes the connection. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const closed = new EngineError(ErrorCode.STORE_CLOSED, 'The event store is closed');
+    for (const sub of this.#subscriptions) sub.end(closed);
+    this.#subscriptions.clear();
+    this.#watcher.close();
+    this.#db.close();
+  }
+
+  #open(): Statements {
+    if (this.#closed) throw new EngineError(ErrorCode.STORE_CLOSED, 'The event store is closed');
+    return this.#st;
+  }
+}
+
+/** Opens (creating and migrating if needed) an embedded store. */
+export function openSqliteEventStore(options: SqliteStoreOptions): SqliteEventStore {
+  return new SqliteEventStore(options);
+}

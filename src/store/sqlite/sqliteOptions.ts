@@ -1,0 +1,75 @@
+import { EngineError, ErrorCode, quote } from '../../errors.js';
+
+/**
+ * `FULL` (default): every acknowledged append has been fsynced to the WAL and survives power
+ * loss. `NORMAL`: the WAL is fsynced only at checkpoints; appends still survive a process
+ * crash (SIGKILL) but the last commits can be lost on power loss or an OS crash, in exchange for
+ * roughly 7x more single-event appends per second (see perf-anchors.md).
+ * https://www.sqlite.org/pragma.html#pragma_synchronous
+ */
+export type SynchronousMode = 'full' | 'normal';
+
+export interface SqliteStoreOptions {
+  /** File path, or `:memory:` for a private in-process database (tests). */
+  path: string;
+  synchronous?: SynchronousMode;
+  /**
+   * How often a waiting subscription checks for commits made by other connections (other
+   * processes). Local appends wake subscriptions at once; foreign ones within this many ms.
+   */
+  pollIntervalMs?: number;
+  /** How long a write waits for another process's write lock before failing (STORE_UNAVAILABLE). */
+  busyTimeoutMs?: number;
+}
+
+export const DEFAULT_POLL_INTERVAL_MS = 15;
+export const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
+export const MEMORY_PATH = ':memory:';
+
+function positiveInt(key: string, raw: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) {
+    throw new EngineError(ErrorCode.CONFIG_INVALID, `EVENT_STORE: ${key} must be a positive integer, got ${quote(raw)}`);
+  }
+  return n;
+}
+
+/**
+ * Parses `sqlite:<path>[?synchronous=normal|full&pollIntervalMs=N&busyTimeoutMs=N]`.
+ * `sqlite::memory:` is an in-memory database; `sqlite:///abs/path` is accepted as a URL form.
+ */
+export function parseSqliteConnectionString(connectionString: string): SqliteStoreOptions {
+  if (!connectionString.startsWith('sqlite:')) {
+    throw new EngineError(ErrorCode.CONFIG_INVALID, `EVENT_STORE: not a sqlite connection string: ${quote(connectionString)}`);
+  }
+  let rest = connectionString.slice('sqlite:'.length);
+  const q = rest.indexOf('?');
+  const query = q >= 0 ? rest.slice(q + 1) : '';
+  rest = q >= 0 ? rest.slice(0, q) : rest;
+  if (rest.startsWith('//')) rest = rest.slice(2);
+  if (rest === '') {
+    throw new EngineError(ErrorCode.CONFIG_INVALID, `EVENT_STORE: missing file path in ${quote(connectionString)}`);
+  }
+  const options: SqliteStoreOptions = { path: rest };
+  for (const [key, value] of new URLSearchParams(query)) {
+    switch (key) {
+      case 'synchronous': {
+        const mode = value.toLowerCase();
+        if (mode !== 'full' && mode !== 'normal') {
+          throw new EngineError(ErrorCode.CONFIG_INVALID, `EVENT_STORE: synchronous must be "full" or "normal", got ${quote(value)}`);
+        }
+        options.synchronous = mode;
+        break;
+      }
+      case 'pollIntervalMs':
+        options.pollIntervalMs = positiveInt(key, value);
+        break;
+      case 'busyTimeoutMs':
+        options.busyTimeoutMs = positiveInt(key, value);
+        break;
+      default:
+        throw new EngineError(ErrorCode.CONFIG_INVALID, `EVENT_STORE: unknown sqlite option ${quote(key)}`);
+    }
+  }
+  return options;
+}

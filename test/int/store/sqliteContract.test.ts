@@ -1,0 +1,14 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { openEventStore } from '../../../src/store/openEventStore.js';
+import { storeContract } from '../../support/storeContract.js';
+
+storeContract(test, 'sqlite file', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'flow-store-'));
+  const store = await openEventStore(`sqlite:${join(dir, 'events.db')}`);
+  return { store, cleanup: () => rm(dir, { recursive: true, force: true }) };
+});
+
+storeContract(test, 'sqlite memory', async () => ({ store: await openEventStore('sqlite::memory:') }));

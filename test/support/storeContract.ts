@@ -1,0 +1,26 @@
+import type { TestFn } from 'ava';
+import type { EventStore } from '../../src/store/types.js';
+import { appendAndReadCases } from './storeContract/appendAndRead.js';
+import { badInputCases } from './storeContract/badInput.js';
+import { expectedRevisionCases, idempotencyCases } from './storeContract/expectedRevision.js';
+import { lifecycleCases } from './storeContract/lifecycle.js';
+import { subscriptionCases } from './storeContract/subscriptions.js';
+
+/**
+ * The EventStore contract: every adapter must pass it unchanged. It only uses the port, creates
+ * a fresh store per test through `factory`, and uses stream ids no other test uses, so it also
+ * runs against a server whose `$all` carries other events. Titles start with `name`.
+ */
+export function storeContract(
+  test: TestFn,
+  name: string,
+  factory: () => Promise<{ store: EventStore; cleanup?: () => Promise<void> }>,
+): void {
+  const contract = { test, name, factory };
+  appendAndReadCases(contract);
+  expectedRevisionCases(contract);
+  idempotencyCases(contract);
+  badInputCases(contract);
+  subscriptionCases(contract);
+  lifecycleCases(contract);
+}
