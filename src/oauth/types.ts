@@ -58,6 +58,11 @@ export interface ClientIdentity {
   clientSecretExpiresAt?: number;
   /** Full registration response, secrets removed (for audit). */
   registrationResponse?: Record<string, unknown>;
+  /**
+   * The authorization server issuer this identity belongs to (MCP 2026-07-28: credentials are
+   * bound to one AS). When set, token calls refuse a discovery with another issuer.
+   */
+  issuer?: string;
 }
 
 export interface TokenSet {

@@ -1,0 +1,10 @@
+export type * from './types.js';
+export { createOAuthDriver, withServerHeaders, type OAuthDriverOptions } from './driver.js';
+export { createGuardedFetch, type FetchLike, type GuardedFetchOptions } from './guardedFetch.js';
+export { isAllowedHost, isBlockedAddress, isLoopbackAddress } from './addressPolicy.js';
+export { challengeFromResponse, discover, type DiscoverDeps } from './discover.js';
+export { resolveClient, type ResolveClientDeps } from './resolveClient.js';
+export { exchangeCode, refresh, revoke, startAuthorization, type TokenDeps } from './tokens.js';
+export { checkCallbackIssuer } from './issuer.js';
+export { canonicalResourceUri } from './resource.js';
+export { classifyOAuthError } from './oauthErrors.js';
