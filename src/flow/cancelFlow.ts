@@ -1,7 +1,7 @@
 import { handleCommand, readDomainEvents } from './commandHandler.js';
 import type { FlowDeps } from './deps.js';
 import { foldFlow } from './evolve.js';
-import { newEvent } from './newEvent.js';
+import { decideFlow } from './decide.js';
 import { foldConnection } from './startFlow.js';
 import { connectionStream, flowStream } from './streams.js';
 
@@ -17,9 +17,7 @@ export async function cancelFlow(deps: FlowDeps, input: { userId: string; server
   if (!conn.current) return { success: false, message: 'No OAuth flow to cancel' };
   const flowId = conn.current.flowId;
   const ctx = { now: deps.clock.now(), correlationId: input.correlationId, actor: input.userId };
-  const r = await handleCommand(deps.store, flowStream(flowId), foldFlow, (f) =>
-    f.value === 'pending' ? [newEvent('FlowCancelled', { reason: 'user_cancelled' }, ctx)] : [],
-  );
+  const r = await handleCommand(deps.store, flowStream(flowId), foldFlow, (f) => decideFlow({ type: 'CancelFlow', reason: 'user_cancelled' }, f, ctx));
   return r.appended.length
     ? { success: true, flowId, message: 'OAuth flow cancelled' }
     : { success: false, flowId, message: 'No pending OAuth flow to cancel' };

@@ -7,9 +7,11 @@ import { handleCommand, readDomainEvents } from './commandHandler.js';
 import type { FlowDeps } from './deps.js';
 import { foldFlow, isFinal, type FlowState } from './evolve.js';
 import type { FlowEventData } from './events.js';
-import { newEvent, type CommandContext } from './newEvent.js';
+import { applyDecision, decideFlow, type FlowCommand } from './decide.js';
+import type { CommandContext } from './newEvent.js';
 import { hashEquals, parseState, sha256 } from './secrets.js';
-import { flowStream, grantStream } from './streams.js';
+import { flowStream } from './streams.js';
+import { recordTokensIssued } from '../grants/recordTokens.js';
 
 export interface CallbackInput {
   serverName: string;
@@ -85,7 +87,7 @@ export async function handleCallback(deps: FlowDeps, input: CallbackInput): Prom
     const error = /^[\x21\x23-\x5B\x5D-\x7E]{1,64}$/.test(input.error) ? input.error : 'invalid_request';
     const description = input.errorDescription?.replace(/[^\x20-\x7E]/g, '').slice(0, 500);
     const r = await handleCommand(deps.store, stream, foldFlow, (f) =>
-      f.value === 'pending' ? [newEvent('CallbackErrored', { error, ...(description ? { errorDescription: description } : {}) }, ctx)] : [],
+      decideFlow({ type: 'RecordCallbackError', error, ...(description ? { errorDescription: description } : {}) }, f, ctx),
     );
     if (!r.appended.length) return outcomeOf(r.state, parsed.flowId);
     deps.observer.flowFailed?.(input.serverName, callbackErrorCode(error));
@@ -97,24 +99,19 @@ export async function handleCallback(deps: FlowDeps, input: CallbackInput): Prom
   try {
     checkCallbackIssuer(initiated.discovery.issuer, initiated.discovery.issParameterSupported, input.iss);
   } catch {
-    const r = await handleCommand(deps.store, stream, foldFlow, (f) =>
-      f.value === 'pending' ? [newEvent('FlowFailed', { reason: ErrorCode.ISSUER_MISMATCH }, ctx)] : [],
-    );
+    const r = await handleCommand(deps.store, stream, foldFlow, (f) => decideFlow({ type: 'FailFlow', data: { reason: ErrorCode.ISSUER_MISMATCH } }, f, ctx));
     if (r.appended.length) deps.observer.flowFailed?.(input.serverName, ErrorCode.ISSUER_MISMATCH);
     return fail(ErrorCode.ISSUER_MISMATCH, parsed.flowId);
   }
 
   const exchangeId = deps.random.uuid();
-  const claim = await handleCommand(deps.store, stream, foldFlow, (f) =>
-    f.value === 'pending' && ctx.now.getTime() < f.context.expiresAt
-      ? [newEvent('CodeExchangeStarted', { exchangeId, codeHash: sha256(input.code!) }, ctx)]
-      : [],
-  );
+  const codeHash = sha256(input.code);
+  const claim = await handleCommand(deps.store, stream, foldFlow, (f) => decideFlow({ type: 'StartExchange', exchangeId, codeHash }, f, ctx));
   if (!claim.appended.length) {
     return claim.state.value === 'exchanging' ? awaitOutcome(deps, parsed.flowId) : outcomeOf(claim.state, parsed.flowId);
   }
-  const claimRevision = claim.result!.nextExpectedRevision;
-  return exchange(deps, { flowId: parsed.flowId, stream, initiated, code: input.code, exchangeId, claimRevision, reused: c.reusedClient !== null }, ctx);
+  const claimed = applyDecision(claim.state, claim.appended, claim.result!.nextExpectedRevision);
+  return exchange(deps, { flowId: parsed.flowId, stream, initiated, code: input.code, exchangeId, claimed, reused: c.reusedClient !== null }, ctx);
 }
 
 async function initiatedData(deps: FlowDeps, stream: string): Promise<FlowEventData<'FlowInitiated'>> {
@@ -130,7 +127,8 @@ interface ExchangeJob {
   initiated: FlowEventData<'FlowInitiated'>;
   code: string;
   exchangeId: string;
-  claimRevision: bigint;
+  /** The flow right after our `CodeExchangeStarted`: outcomes are decided against it. */
+  claimed: FlowState;
   reused: boolean;
 }
 
@@ -160,14 +158,17 @@ async function exchange(deps: FlowDeps, job: ExchangeJob, ctx: CommandContext): 
     const status = err instanceof EngineError && typeof err.details?.status === 'number' ? err.details.status : undefined;
     deps.logger.warn({ flowId: job.flowId, code: err instanceof EngineError ? err.code : 'error', oauthError }, 'code exchange failed');
     if (oauthError && CLIENT_REJECTION.has(oauthError)) {
-      await appendOutcome(deps, job, newEvent('ClientRejected', {
-        exchangeId: job.exchangeId,
-        oauthError,
-        clientId: client.clientId,
-        ...(initiated.client.registrationKey ? { registrationKey: initiated.client.registrationKey } : {}),
-        reused: job.reused,
-        ...(status !== undefined ? { status } : {}),
-      }, ctx));
+      await appendOutcome(deps, job, {
+        type: 'RejectClient',
+        data: {
+          exchangeId: job.exchangeId,
+          oauthError,
+          clientId: client.clientId,
+          ...(initiated.client.registrationKey ? { registrationKey: initiated.client.registrationKey } : {}),
+          reused: job.reused,
+          ...(status !== undefined ? { status } : {}),
+        },
+      }, ctx);
       // A client the AS no longer knows is dead for everyone: the next attempt registers fresh.
       if (initiated.client.registrationKey) {
         await discardClient(deps, initiated.client.registrationKey, client.clientId, 'client_rejected', ctx, job.flowId);
@@ -176,40 +177,39 @@ async function exchange(deps: FlowDeps, job: ExchangeJob, ctx: CommandContext): 
       return fail('client_rejected', job.flowId);
     }
     const oauthErrorOk = oauthError && /^[\x21\x23-\x5B\x5D-\x7E]{1,64}$/.test(oauthError) ? oauthError : undefined;
-    await appendOutcome(deps, job, newEvent('FlowFailed', { reason: ErrorCode.CALLBACK_FAILED, exchangeId: job.exchangeId, ...(oauthErrorOk ? { oauthError: oauthErrorOk } : {}) }, ctx));
+    await appendOutcome(deps, job, { type: 'FailFlow', data: { reason: ErrorCode.CALLBACK_FAILED, exchangeId: job.exchangeId, ...(oauthErrorOk ? { oauthError: oauthErrorOk } : {}) } }, ctx);
     deps.observer.flowFailed?.(initiated.serverName, ErrorCode.CALLBACK_FAILED);
     return fail(ErrorCode.CALLBACK_FAILED, job.flowId);
   }
 
-  const grant = grantStream(initiated.userId, initiated.serverName);
-  const { accessToken, refreshToken, idToken, tokenType, expiresAt, scope } = tokens;
-  const sealedTokens = deps.sealer.seal(JSON.stringify({ accessToken, refreshToken, idToken, tokenType, expiresAt, scope }), `${grant}:tokens`);
-  const issued = await deps.store.appendToStream(grant, newEvent('TokensIssued', {
+  const grantRevision = await recordTokensIssued(deps, {
     flowId: job.flowId,
     userId: initiated.userId,
     serverName: initiated.serverName,
     issuer: initiated.discovery.issuer,
     clientId: client.clientId,
-    ...(initiated.client.registrationKey ? { registrationKey: initiated.client.registrationKey } : {}),
-    tokens: sealedTokens,
-    ...(expiresAt ? { tokenExpiresAt: new Date(expiresAt).toISOString() } : {}),
-    ...(scope ? { scope } : {}),
-    hasRefreshToken: Boolean(refreshToken),
-  }, ctx), { expectedRevision: 'any' });
-  await appendOutcome(deps, job, newEvent('FlowCompleted', {
-    exchangeId: job.exchangeId,
-    grantRevision: issued.nextExpectedRevision.toString(),
-    ...(scope ? { scope } : {}),
-    ...(expiresAt ? { tokenExpiresAt: new Date(expiresAt).toISOString() } : {}),
-  }, ctx));
+    registrationKey: initiated.client.registrationKey,
+  }, tokens, ctx);
+  const { expiresAt, scope } = tokens;
+  await appendOutcome(deps, job, {
+    type: 'CompleteExchange',
+    data: {
+      exchangeId: job.exchangeId,
+      grantRevision: grantRevision.toString(),
+      ...(scope ? { scope } : {}),
+      ...(expiresAt ? { tokenExpiresAt: new Date(expiresAt).toISOString() } : {}),
+    },
+  }, ctx);
   deps.observer.flowCompleted?.(initiated.serverName);
   return { ok: true, flowId: job.flowId, userId: initiated.userId, serverName: initiated.serverName, alreadyCompleted: false };
 }
 
 /** The outcome follows our own claim, so it is appended right after it. */
-async function appendOutcome(deps: FlowDeps, job: ExchangeJob, event: ReturnType<typeof newEvent>): Promise<void> {
+async function appendOutcome(deps: FlowDeps, job: ExchangeJob, command: FlowCommand, ctx: CommandContext): Promise<void> {
+  const events = decideFlow(command, job.claimed, ctx);
+  if (!events.length) throw new EngineError(ErrorCode.ILLEGAL_TRANSITION, `The flow machine refused ${command.type} after our exchange claim`);
   try {
-    await deps.store.appendToStream(job.stream, event, { expectedRevision: job.claimRevision });
+    await deps.store.appendToStream(job.stream, events, { expectedRevision: job.claimed.revision! });
   } catch (err) {
     // Only an expiry can slip in after an abandoned-looking claim; the log says what won.
     if (!isWrongExpectedVersion(err)) throw err;

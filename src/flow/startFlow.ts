@@ -1,12 +1,13 @@
 import { obtainClient } from '../clients/registry.js';
 import { EngineError, ErrorCode, quote } from '../errors.js';
 import { isWrongExpectedVersion } from '../store/errors.js';
-import type { EventData } from '../store/types.js';
 import type { DomainEvent } from './catalogue.js';
 import { handleCommand, readDomainEvents } from './commandHandler.js';
 import type { ConnectionEventData } from './connectionEvents.js';
 import { redirectUriFor, type FlowDeps } from './deps.js';
 import { foldFlow, isFinal, type FlowState } from './evolve.js';
+import { decideFlow, isLiveAt } from './decide.js';
+import type { FlowEventData } from './events.js';
 import { newEvent, type CommandContext } from './newEvent.js';
 import { composeState, sha256 } from './secrets.js';
 import { connectionStream, flowStream } from './streams.js';
@@ -55,8 +56,6 @@ async function readAttemptFlow(deps: FlowDeps, flowId: string, waitMs: number): 
   }
 }
 
-const isLive = (flow: FlowState, nowMs: number): boolean =>
-  (flow.value === 'pending' || flow.value === 'exchanging') && nowMs < flow.context.expiresAt;
 
 /**
  * Starts an authorization attempt for (user, server), or joins the one already pending.
@@ -80,7 +79,7 @@ export async function startFlow(deps: FlowDeps, input: StartFlowInput): Promise<
     let previous: FlowState | null = null;
     if (conn.current) {
       previous = await readAttemptFlow(deps, conn.current.flowId, 5_000);
-      if (!input.forceNew && isLive(previous, nowMs)) {
+      if (!input.forceNew && isLiveAt(previous, nowMs)) {
         const joined = await join(deps, conn.current.flowId, ctx());
         if (joined) {
           return {
@@ -127,10 +126,8 @@ export async function startFlow(deps: FlowDeps, input: StartFlowInput): Promise<
 /** Adds a browser binding to a pending flow; resolves to the new secret, or null if it ended. */
 export async function join(deps: FlowDeps, flowId: string, ctx: CommandContext): Promise<string | null> {
   const bindingSecret = deps.random.token(32);
-  const bound = newEvent('BrowserBound', { bindingHash: sha256(bindingSecret) }, ctx);
-  const r = await handleCommand(deps.store, flowStream(flowId), foldFlow, (flow) =>
-    isLive(flow, ctx.now.getTime()) ? [bound] : [],
-  );
+  const bindingHash = sha256(bindingSecret);
+  const r = await handleCommand(deps.store, flowStream(flowId), foldFlow, (flow) => decideFlow({ type: 'BindBrowser', bindingHash }, flow, ctx));
   return r.appended.length ? bindingSecret : null;
 }
 
@@ -146,8 +143,7 @@ async function prepare(deps: FlowDeps, input: StartFlowInput, server: NonNullabl
   const auth = await deps.driver.startAuthorization({ discovery, client: client.identity, redirectUri, state, scope: discovery.scope });
   const expiresAt = new Date(ctx.now.getTime() + deps.flowTtlMs).toISOString();
   const { metadata: _raw, ...snapshot } = discovery;
-  const flowEvents: EventData[] = [
-    newEvent('FlowInitiated', {
+  const initiated: FlowEventData<'FlowInitiated'> = {
       flowId,
       userId,
       serverName,
@@ -161,28 +157,18 @@ async function prepare(deps: FlowDeps, input: StartFlowInput, server: NonNullabl
       bindingHash: sha256(bindingSecret),
       codeVerifier: deps.sealer.seal(auth.codeVerifier, `${stream}:codeVerifier`),
       authorizationUrl: deps.sealer.seal(auth.authorizationUrl, `${stream}:authorizationUrl`),
-    }, ctx),
-  ];
-  if (client.reused && client.ref.registrationKey) {
-    flowEvents.push(newEvent('ClientReused', {
-      registrationKey: client.ref.registrationKey,
-      registrationRevision: client.ref.registrationRevision ?? '0',
-      clientId: client.ref.clientId,
-    }, ctx));
-  }
+  };
+  const reused = client.reused && client.ref.registrationKey
+    ? { registrationKey: client.ref.registrationKey, registrationRevision: client.ref.registrationRevision ?? '0', clientId: client.ref.clientId }
+    : undefined;
+  const flowEvents = decideFlow({ type: 'InitiateFlow', data: initiated, ...(reused ? { reused } : {}) }, foldFlow([]), ctx);
+  if (!flowEvents.length) throw new EngineError(ErrorCode.INTERNAL, 'The flow machine refused a fresh initiation');
   return { flowId, bindingSecret, authorizationUrl: auth.authorizationUrl, expiresAt, flowEvents };
 }
 
 /** Ends the attempt a new one replaces: expired if its time is up, superseded otherwise. */
 async function endPrevious(deps: FlowDeps, flowId: string, by: string, ctx: CommandContext): Promise<void> {
-  await handleCommand(deps.store, flowStream(flowId), foldFlow, (flow) => {
-    if (isFinal(flow.value) || flow.value === 'new') return [];
-    return ctx.now.getTime() >= flow.context.expiresAt
-      ? [newEvent('FlowExpired', { expiresAt: new Date(flow.context.expiresAt).toISOString() }, ctx)]
-      : flow.value === 'pending'
-        ? [newEvent('FlowSuperseded', { by }, ctx)]
-        : [];
-  }).catch((err) => deps.logger.warn({ err: String(err), flowId }, 'could not end the superseded attempt'));
+  await handleCommand(deps.store, flowStream(flowId), foldFlow, (flow) => decideFlow({ type: 'EndReplacedFlow', by }, flow, ctx)).catch((err) => deps.logger.warn({ err: String(err), flowId }, 'could not end the superseded attempt'));
 }
 
 function dropUndefined<T extends object>(o: T): T {
