@@ -1,0 +1,96 @@
+import { decodeEvent, type DomainEvent } from '../flow/catalogue.js';
+import { FLOW_EVENT_TYPES } from '../flow/events.js';
+import { asMachineEvent, evolve, initialFlowSnapshot, isFinal, type FlowSnapshot } from '../flow/evolve.js';
+import { MACHINE_VERSION, type FlowStateValue } from '../flow/machine.js';
+import type { RecordedEvent } from '../store/types.js';
+import type { Anomaly, AnomalyKind } from './anomaly.js';
+import { decodeAnomaly } from './decodeAnomaly.js';
+
+const FLOW_TYPES: ReadonlySet<string> = new Set(FLOW_EVENT_TYPES);
+
+/**
+ * What replay keeps per flow stream: the folded snapshot, the last revision seen (for gap
+ * detection), and whether an undecodable event made the rest of the stream unjudgeable.
+ */
+export interface FlowTrack {
+  snapshot: FlowSnapshot;
+  lastRevision: bigint | null;
+  /**
+   * Set after an event this engine cannot decode (future version, invalid payload): the
+   * fold no longer reflects what the writer saw, so later events are not judged for
+   * legality (that would report a cascade of false illegal transitions). Decoding and
+   * revision checks still run.
+   */
+  tainted: boolean;
+}
+
+export const newFlowTrack = (): FlowTrack => ({ snapshot: initialFlowSnapshot, lastRevision: null, tainted: false });
+
+export interface StepResult {
+  /** The event was accepted by the machine (false for anomalies and tainted streams). */
+  legal: boolean;
+  anomalies: Anomaly[];
+  decoded: DomainEvent | null;
+}
+
+const anomaly = (kind: AnomalyKind, e: RecordedEvent, message: string): Anomaly => ({
+  kind,
+  stream: e.streamId,
+  revision: e.revision.toString(),
+  type: e.type,
+  message,
+});
+
+const NO_ANOMALIES: Anomaly[] = [];
+
+/**
+ * Folds one recorded event of a flow stream into `track` (mutated in place: replay keeps
+ * thousands of tracks and allocates nothing else per event on the happy path) and judges it:
+ * revision continuity, decodability, machine version, the machine's verdict, and whether the
+ * flow had already ended. An illegal event leaves the state unchanged, as it would for the
+ * command handler that should never have appended it.
+ */
+export function stepFlow(track: FlowTrack, e: RecordedEvent): StepResult {
+  let anomalies = NO_ANOMALIES;
+  const report = (a: Anomaly): void => {
+    if (anomalies === NO_ANOMALIES) anomalies = [];
+    anomalies.push(a);
+  };
+
+  const expected = track.lastRevision === null ? 0n : track.lastRevision + 1n;
+  if (e.revision !== expected) {
+    report(anomaly('revision_gap', e, `expected revision ${expected}, found ${e.revision}`));
+  }
+  if (track.lastRevision === null || e.revision > track.lastRevision) track.lastRevision = e.revision;
+
+  const before = track.snapshot.value as FlowStateValue;
+  const ended = isFinal(before);
+  if (ended) report(anomaly('event_after_final', e, `${e.type} after the flow reached ${before}`));
+
+  if (!FLOW_TYPES.has(e.type)) {
+    const r = decodeEvent(e);
+    report(r.ok ? anomaly('misplaced_event', e, `${e.type} does not belong in a flow stream`) : decodeAnomaly(e, r.error));
+    return { legal: false, anomalies, decoded: null };
+  }
+  const r = decodeEvent(e);
+  if (!r.ok) {
+    track.tainted = true;
+    report(decodeAnomaly(e, r.error));
+    return { legal: false, anomalies, decoded: null };
+  }
+  const decoded = r.event;
+  if (decoded.metadata.machineVersion > MACHINE_VERSION) {
+    track.tainted = true;
+    report(anomaly('future_machine_version', e, `written by flow machine v${decoded.metadata.machineVersion}; this engine has v${MACHINE_VERSION}`));
+    return { legal: false, anomalies, decoded };
+  }
+  if (track.tainted || ended) return { legal: false, anomalies, decoded };
+
+  const next = evolve(track.snapshot, asMachineEvent(decoded));
+  if (next === track.snapshot) {
+    report(anomaly('illegal_transition', e, `${e.type} is not legal in state ${before}`));
+    return { legal: false, anomalies, decoded };
+  }
+  track.snapshot = next;
+  return { legal: true, anomalies, decoded };
+}
