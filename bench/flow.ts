@@ -1,0 +1,90 @@
+/**
+ * Complete flows per second through the engine (start, follow the authorization redirects,
+ * callback, tokens; durable SQLite appends with synchronous=FULL) next to the same protocol
+ * work done with the SDK's `client/auth` functions alone and no persistence, in the same
+ * process against the same local authorization server. Target: engine ≤ 1.25× the bare cost.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  discoverAuthorizationServerMetadata,
+  discoverOAuthProtectedResourceMetadata,
+  exchangeAuthorization,
+  registerClient,
+  startAuthorization,
+} from '@modelcontextprotocol/sdk/client/auth.js';
+import type { OAuthClientInformationFull } from '@modelcontextprotocol/sdk/shared/auth.js';
+import { redirectUriFor } from '../src/flow/deps.js';
+import { followAuthorization } from '../test/support/browserless.js';
+import { startEngine, startPeers, type Peers } from '../test/support/engineHarness.js';
+import { formatRate, measure, printTable, timed } from './_measure.js';
+
+const FLOWS = Number(process.env.BENCH_FLOWS ?? 150);
+const PUBLIC_URL = 'http://localhost:3080';
+
+async function bareFlows(peers: Peers, n: number): Promise<{ items: number; seconds: number }> {
+  const redirectUri = redirectUriFor(PUBLIC_URL, 'files');
+  const prm0 = await discoverOAuthProtectedResourceMetadata(peers.mcp.url);
+  const as0 = await discoverAuthorizationServerMetadata(prm0.authorization_servers![0]!);
+  const client: OAuthClientInformationFull = await registerClient(prm0.authorization_servers![0]!, {
+    metadata: as0!,
+    clientMetadata: { client_name: 'bench', redirect_uris: [redirectUri], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none' },
+  });
+  const seconds = await timed(async () => {
+    for (let i = 0; i < n; i++) {
+      const prm = await discoverOAuthProtectedResourceMetadata(peers.mcp.url);
+      const asUrl = prm.authorization_servers![0]!;
+      const metadata = await discoverAuthorizationServerMetadata(asUrl);
+      const { authorizationUrl, codeVerifier } = await startAuthorization(asUrl, {
+        metadata: metadata!, clientInformation: client, redirectUrl: redirectUri, scope: prm.scopes_supported?.join(' '), state: `s${i}`, resource: new URL(prm.resource),
+      });
+      const cb = await followAuthorization(authorizationUrl.href, { redirectUri });
+      await exchangeAuthorization(asUrl, { metadata: metadata!, clientInformation: client, authorizationCode: cb.code!, codeVerifier, redirectUri, resource: new URL(prm.resource) });
+    }
+  });
+  return { items: n, seconds };
+}
+
+async function engineFlows(peers: Peers, n: number, dbPath: string): Promise<{ items: number; seconds: number }> {
+  const h = await startEngine({ servers: { files: { url: peers.mcp.url } }, dbPath, publicUrl: PUBLIC_URL });
+  try {
+    await h.connect('warm-up', 'files'); // registers the client once, as the bare run does
+    const seconds = await timed(async () => {
+      for (let i = 0; i < n; i++) {
+        const outcome = await h.connect(`user-${i}-${Math.random()}`, 'files');
+        if (!outcome.ok) throw new Error(`flow failed: ${outcome.error}`);
+      }
+    });
+    return { items: n, seconds };
+  } finally {
+    await h.close();
+  }
+}
+
+export async function run(): Promise<void> {
+  const rows: string[][] = [];
+  for (const kind of ['sdk', 'oidc'] as const) {
+    const peers = await startPeers(kind);
+    const dir = mkdtempSync(join(tmpdir(), 'bench-flow-'));
+    try {
+      let k = 0;
+      const bare = await measure(() => bareFlows(peers, FLOWS));
+      const engine = await measure(() => engineFlows(peers, FLOWS, join(dir, `events-${k++}.db`)));
+      const overhead = bare.perSecond / engine.perSecond;
+      rows.push([
+        kind === 'sdk' ? 'SDK demo AS' : 'oidc-provider',
+        formatRate(bare.perSecond),
+        formatRate(engine.perSecond),
+        `${(1000 / bare.perSecond).toFixed(2)} ms`,
+        `${(1000 / engine.perSecond).toFixed(2)} ms`,
+        `${overhead.toFixed(2)}×`,
+      ]);
+    } finally {
+      await peers.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  console.log(`${FLOWS} sequential flows per run, median of 3 runs; engine appends durably (WAL, synchronous=FULL).\n`);
+  printTable(['authorization server', 'bare SDK flows/s', 'engine flows/s', 'bare ms/flow', 'engine ms/flow', 'engine cost (target ≤ 1.25×)'], rows);
+}
