@@ -16,6 +16,7 @@ export interface HistoryEntry {
   at: string | null;
   actor: string | null;
   correlationId: string | null;
+  /** The schema version the event was written with (`data` is shown upcast to the current one). */
   schemaVersion: number | null;
   machineVersion: number | null;
   /** The payload with sealed values, hashes and secret-named fields replaced by markers. */
@@ -99,7 +100,7 @@ export async function getFlowHistory(store: EventStore, flowId: string, options:
       at: eventAt,
       actor: metaField<string>(e, 'actor', 'string'),
       correlationId: metaField<string>(e, 'correlationId', 'string'),
-      schemaVersion: step.decoded?.metadata.schemaVersion ?? metaField<number>(e, 'schemaVersion', 'number'),
+      schemaVersion: metaField<number>(e, 'schemaVersion', 'number'),
       machineVersion: metaField<number>(e, 'machineVersion', 'number'),
       data: redactData(step.decoded ? step.decoded.data : e.data),
       stateAfter: value,
