@@ -1,0 +1,172 @@
+import { Script, type Context } from 'node:vm';
+import type { QueryDefinition } from './definition.js';
+
+/**
+ * The part of the projection host that runs inside the projection's `node:vm` context. The
+ * loop over a batch runs there, under one `runInContext({ timeout })` per slice, because a
+ * vm time limit only covers script runs, not calls from the host into guest functions; one
+ * watchdog per slice instead of per event keeps the limit almost free.
+ *
+ * The guest side keeps the partition states it has seen (a cache over the state store) and
+ * records which changed since the last commit. It captures `JSON`, `Map` and `Object` before
+ * the file could replace them.
+ */
+const GUEST_SOURCE = `(function (def, now, load) {
+  'use strict';
+  var parse = JSON.parse, stringify = JSON.stringify, hasOwn = Object.prototype.hasOwnProperty;
+  var Cache = Map;
+  var handlers = def.handlers || {};
+  var init = hasOwn.call(handlers, '$init') ? handlers.$init : null;
+  var any = hasOwn.call(handlers, '$any') ? handlers.$any : null;
+  var mode = def.partitioning, partitionBy = def.partitionBy, steps = def.resultSteps;
+  var cache = new Cache(), touched = new Cache();
+
+  function Envelope(r) {
+    var id = r.streamId, dash = id.indexOf('-');
+    this.isJson = true;
+    this.data = r.data;
+    this.body = r.data;
+    this.metadata = r.metadata;
+    this.linkMetadata = null;
+    this.streamId = id;
+    this.sequenceNumber = Number(r.revision);
+    this.eventType = r.type;
+    this.eventId = r.id;
+    this.category = dash < 0 ? id : id.substring(0, dash);
+    this.partition = '';
+  }
+  Object.defineProperty(Envelope.prototype, 'bodyRaw', { get: function () { return stringify(this.data); } });
+  Object.defineProperty(Envelope.prototype, 'metadataRaw', { get: function () { return stringify(this.metadata); } });
+
+  function stateOf(key) {
+    if (cache.has(key)) return cache.get(key);
+    var raw = load(key), s;
+    if (raw !== undefined) s = parse(raw);
+    else {
+      s = init ? init() : {};
+      if (s === undefined) s = {};
+    }
+    cache.set(key, s);
+    return s;
+  }
+
+  var job = { events: null, index: 0, limit: 250, slowIndex: -1, slowMs: 0 };
+
+  /* Handles job.events from job.index until done, or until the slice used up the time limit
+     ('yield': the host starts a new slice with a fresh watchdog), or an event alone took
+     longer than the limit ('slow': the host faults the projection). */
+  function run() {
+    var events = job.events, n = events.length, limit = job.limit;
+    var start = now(), t0 = start, i = job.index;
+    for (; i < n; i++) {
+      job.index = i;
+      var r = events[i];
+      var h = hasOwn.call(handlers, r.type) ? handlers[r.type] : any;
+      if (!h) continue;
+      var e = new Envelope(r), key = '';
+      if (mode === 'stream') key = r.streamId;
+      else if (mode === 'function') {
+        key = partitionBy(e);
+        if (key === null || key === undefined) continue;
+        key = String(key);
+      }
+      e.partition = key;
+      var s = stateOf(key);
+      var out = h(s, e);
+      if (out !== undefined) s = out;
+      cache.set(key, s);
+      touched.set(key, true);
+      var t1 = now();
+      if (t1 - t0 > limit) {
+        job.slowIndex = i;
+        job.slowMs = t1 - t0;
+        job.index = i + 1;
+        return 'slow';
+      }
+      if (t1 - start > limit) {
+        job.index = i + 1;
+        return 'yield';
+      }
+      t0 = t1;
+    }
+    job.index = n;
+    return 'done';
+  }
+
+  /* Changed partitions as [key, json] pairs; they stay marked until the host confirms the commit. */
+  function changes() {
+    var out = [];
+    touched.forEach(function (_, key) { out.push([key, stringify(cache.get(key))]); });
+    return out;
+  }
+
+  function peek(key) {
+    if (cache.has(key)) return { found: true, json: stringify(cache.get(key)) };
+    return { found: false, json: undefined };
+  }
+
+  var resultJob = { input: undefined, output: undefined };
+  /* transformBy/filterBy over a state copy (never the live state): the result of the query. */
+  function result() {
+    var v = resultJob.input === undefined ? undefined : parse(resultJob.input);
+    for (var i = 0; i < steps.length; i++) {
+      if (v === null) break;
+      if (steps[i].kind === 'transform') v = steps[i].fn(v);
+      else v = steps[i].fn(v) === true ? v : null;
+    }
+    resultJob.output = v === undefined ? undefined : stringify(v);
+  }
+
+  return {
+    job: job,
+    run: run,
+    changes: changes,
+    committed: function () { touched.clear(); },
+    peek: peek,
+    size: function () { return cache.size; },
+    evict: function () { if (touched.size === 0) cache.clear(); },
+    resultJob: resultJob,
+    result: result
+  };
+})`;
+
+/** The guest dispatcher as the host sees it. */
+export interface Dispatcher {
+  job: { events: unknown[] | null; index: number; limit: number; slowIndex: number; slowMs: number };
+  changes(): Array<[string, string]>;
+  committed(): void;
+  peek(key: string): { found: boolean; json: string | undefined };
+  size(): number;
+  /** Drops cached states (all persisted) to bound memory; they reload from the store on demand. */
+  evict(): void;
+  resultJob: { input: string | undefined; output: string | undefined };
+}
+
+export type SliceOutcome = 'done' | 'yield' | 'slow';
+
+const DISPATCHER_KEY = '__projectorDispatcher';
+
+/**
+ * Creates the guest dispatcher in `context` and returns it with a runner for slices
+ * (`runSlice(timeoutMs)`) and for results; both are script runs, so the vm time limit applies.
+ */
+export function createDispatcher(
+  context: Context,
+  definition: QueryDefinition,
+  load: (key: string) => string | undefined,
+): { dispatcher: Dispatcher; runSlice(timeoutMs: number): SliceOutcome; runResult(timeoutMs: number): void } {
+  const factory = new Script(GUEST_SOURCE, { filename: 'projector-dispatcher.js' }).runInContext(context) as (
+    def: QueryDefinition,
+    now: () => number,
+    load: (key: string) => string | undefined,
+  ) => Dispatcher;
+  const dispatcher = factory(definition, performance.now.bind(performance), load);
+  Object.defineProperty(context, DISPATCHER_KEY, { value: dispatcher, enumerable: false, writable: false, configurable: false });
+  const slice = new Script(`${DISPATCHER_KEY}.run()`, { filename: 'projector-slice.js' });
+  const result = new Script(`${DISPATCHER_KEY}.result()`, { filename: 'projector-result.js' });
+  return {
+    dispatcher,
+    runSlice: (timeoutMs) => slice.runInContext(context, { timeout: timeoutMs }) as SliceOutcome,
+    runResult: (timeoutMs) => void result.runInContext(context, { timeout: timeoutMs }),
+  };
+}

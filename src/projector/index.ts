@@ -1,0 +1,5 @@
+export { startProjector, type Projector, type ProjectionInfo, type StartProjectorOptions } from './projector.js';
+export { loadProjectionFiles, DEFAULT_PROJECTIONS_DIR } from './loadProjections.js';
+export type { ProjectionSource } from './projectionRuntime.js';
+export type { ProjectionReader } from './reader.js';
+export { projectionQueries, type ProjectionQueriesOptions } from './queries.js';

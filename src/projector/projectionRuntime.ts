@@ -1,0 +1,267 @@
+import { createHash } from 'node:crypto';
+import { createContext, Script } from 'node:vm';
+import type { ProjectionCommit, ProjectionRunStatus, ProjectionStateStore } from '../store/projectionState/types.js';
+import type { Position, RecordedEvent } from '../store/types.js';
+import { selects, type QueryDefinition } from './definition.js';
+import { createDispatcher, type Dispatcher, type SliceOutcome } from './dispatcher.js';
+import { installDsl } from './dsl.js';
+
+/** A projection file: its name (file name without `.js`) and source. */
+export interface ProjectionSource {
+  name: string;
+  source: string;
+}
+
+export interface RuntimeOptions {
+  /** Per-event time limit (EventStoreDB's `ProjectionExecutionTimeout`, default 250 ms). */
+  eventTimeoutMs: number;
+  /** Cached partition states above which persisted ones are dropped from memory. */
+  maxCachedPartitions: number;
+  log: (message: string) => void;
+}
+
+export const sourceHash = (source: string): string => createHash('sha256').update(source).digest('hex').slice(0, 32);
+
+/**
+ * Globals the file could use to break determinism. A handler that reads a clock or a random
+ * number gives a different state at each rebuild (and on EventStoreDB than here).
+ */
+const PRELUDE = `(function () {
+  var refuse = function (what) { return function () { throw new Error(what + ' is not available in projections: read time from event metadata'); }; };
+  Date.now = refuse('Date.now');
+  Math.random = refuse('Math.random');
+})();`;
+
+/** Positions compare by commit then prepare, as `$all` positions. */
+export const positionAfter = (a: Position, b: Position | null): boolean =>
+  b === null || a.commit > b.commit || (a.commit === b.commit && a.prepare > b.prepare);
+
+/**
+ * One projection hosted in its own `node:vm` context: compiled from its file, fed batches of
+ * events by the projector, faulted (and frozen at its last checkpoint) when a handler throws
+ * or exceeds the time limit. The vm context is per projection, so a fault or a stray global
+ * in one file never reaches another.
+ */
+export class ProjectionRuntime {
+  readonly name: string;
+  readonly sourceHash: string;
+  status: ProjectionRunStatus = 'running';
+  reason: string | null = null;
+  /** Last event position applied in memory (what `getState` reflects). */
+  position: Position | null = null;
+  /** Last position persisted with the states. */
+  checkpoint: Position | null = null;
+  /** Events handled since start (metrics). */
+  handled = 0;
+
+  readonly #source: string;
+  readonly #store: ProjectionStateStore;
+  readonly #options: RuntimeOptions;
+  #definition: QueryDefinition | undefined;
+  #dispatcher: Dispatcher | undefined;
+  #runSlice: ((timeoutMs: number) => SliceOutcome) | undefined;
+  #runResult: ((timeoutMs: number) => void) | undefined;
+  /** Set when the last commit recorded a status change (fault) not yet persisted. */
+  #dirtyStatus = false;
+
+  constructor(file: ProjectionSource, store: ProjectionStateStore, options: RuntimeOptions) {
+    this.name = file.name;
+    this.#source = file.source;
+    this.sourceHash = sourceHash(file.source);
+    this.#store = store;
+    this.#options = options;
+  }
+
+  /** Loads the checkpoint (rebuilding from zero when the source changed) and compiles the file. */
+  open(): void {
+    const stored = this.#store.readCheckpoint(this.name);
+    if (stored && stored.sourceHash !== this.sourceHash) {
+      this.#options.log(`projection ${this.name}: source changed, rebuilding from the start`);
+      this.#store.reset(this.name);
+    } else if (stored) {
+      this.checkpoint = stored.position;
+      this.position = stored.position;
+      if (stored.status === 'faulted') {
+        this.status = 'faulted';
+        this.reason = stored.reason;
+      }
+    }
+    this.syncExpected();
+    this.#compile();
+  }
+
+  /** Forgets everything and starts over from the first event (state store and memory). */
+  reset(): void {
+    this.#store.reset(this.name);
+    this.checkpoint = null;
+    this.position = null;
+    this.status = 'running';
+    this.reason = null;
+    this.handled = 0;
+    this.#dirtyStatus = false;
+    this.syncExpected();
+    this.#compile();
+  }
+
+  /** Reloads the persisted checkpoint and drops memory (another process moved it). */
+  resync(): void {
+    const stored = this.#store.readCheckpoint(this.name);
+    this.checkpoint = stored?.position ?? null;
+    this.position = this.checkpoint;
+    this.status = stored?.status ?? 'running';
+    this.reason = stored?.reason ?? null;
+    this.#dirtyStatus = false;
+    this.syncExpected();
+    this.#compile();
+  }
+
+  #compile(): void {
+    this.#definition = undefined;
+    this.#dispatcher = undefined;
+    try {
+      const context = createContext({}, { name: `projection ${this.name}`, codeGeneration: { strings: false, wasm: false } });
+      new Script(PRELUDE).runInContext(context);
+      const query = installDsl(context, (m) => this.#options.log(`projection ${this.name}: ${m}`));
+      new Script(this.#source, { filename: `${this.name}.js` }).runInContext(context, { timeout: 1000 });
+      this.#definition = query();
+      const d = createDispatcher(context, this.#definition, (key) => this.#store.readState(this.name, key));
+      this.#dispatcher = d.dispatcher;
+      this.#dispatcher.job.limit = this.#options.eventTimeoutMs;
+      this.#runSlice = d.runSlice;
+      this.#runResult = d.runResult;
+    } catch (err) {
+      this.#fault(`cannot load the projection: ${messageOf(err)}`);
+    }
+  }
+
+  get definition(): QueryDefinition | undefined {
+    return this.#definition;
+  }
+
+  /** Whether this projection reads the event at all (selector and handler). */
+  wants(e: RecordedEvent): boolean {
+    const d = this.#definition!;
+    const h = d.handlers;
+    if (!h || !(Object.hasOwn(h, e.type) || Object.hasOwn(h, '$any'))) return false;
+    return selects(d.selector, e.streamId);
+  }
+
+  /**
+   * Applies a batch (events after this projection's position only). Returns false when the
+   * projection faulted on it; its memory is then dropped back to the last checkpoint.
+   */
+  apply(batch: RecordedEvent[]): boolean {
+    if (this.status !== 'running' || batch.length === 0) return this.status === 'running';
+    const last = batch[batch.length - 1]!.position;
+    if (!positionAfter(last, this.position)) return true;
+    const events: RecordedEvent[] = [];
+    for (const e of batch) if (positionAfter(e.position, this.position) && this.wants(e)) events.push(e);
+    const job = this.#dispatcher!.job;
+    job.events = events;
+    job.index = 0;
+    job.slowIndex = -1;
+    try {
+      for (;;) {
+        const outcome = this.#runSlice!(this.#options.eventTimeoutMs * 2);
+        if (outcome === 'done') break;
+        if (outcome === 'slow') {
+          const e = events[job.slowIndex]!;
+          this.#fault(`handling ${describe(e)} took ${Math.round(job.slowMs)} ms, over the ${this.#options.eventTimeoutMs} ms limit`);
+          return false;
+        }
+      }
+    } catch (err) {
+      const e = events[Math.min(job.index, events.length - 1)];
+      const timedOut = (err as { code?: string }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT';
+      this.#fault(
+        timedOut
+          ? `handling ${e ? describe(e) : 'an event'} exceeded the ${this.#options.eventTimeoutMs} ms limit`
+          : `handler failed on ${e ? describe(e) : 'an event'}: ${messageOf(err)}`,
+      );
+      return false;
+    } finally {
+      job.events = null;
+    }
+    this.handled += events.length;
+    this.position = last;
+    return true;
+  }
+
+  /** What to persist now; null when nothing changed since the last commit. */
+  pendingCommit(): ProjectionCommit | null {
+    const moved = this.position !== null && positionAfter(this.position, this.checkpoint);
+    if (!moved && !this.#dirtyStatus) return null;
+    let partitions: Array<[string, string]> = [];
+    if (this.status === 'running' && this.#dispatcher) {
+      try {
+        partitions = this.#dispatcher.changes();
+      } catch (err) {
+        // A state that cannot be serialised (cycle, BigInt) is the projection's fault.
+        this.#fault(`its state cannot be stored as JSON: ${messageOf(err)}`);
+        return this.pendingCommit();
+      }
+    }
+    return {
+      name: this.name,
+      expected: this.#persistedExpected,
+      checkpoint: { position: this.status === 'running' ? this.position : this.checkpoint, sourceHash: this.sourceHash, status: this.status, reason: this.reason },
+      partitions,
+    };
+  }
+
+  /** The checkpoint the store holds for us (what a commit builds on). */
+  #persistedExpected: Position | null = null;
+
+  /** Records the checkpoint read from the store at open/resync/reset. */
+  syncExpected(): void {
+    this.#persistedExpected = this.#store.readCheckpoint(this.name)?.position ?? null;
+  }
+
+  /** The commit built by {@link pendingCommit} is stored. */
+  committed(commit: ProjectionCommit): void {
+    this.checkpoint = commit.checkpoint.position;
+    this.#persistedExpected = commit.checkpoint.position;
+    this.#dirtyStatus = false;
+    const d = this.#dispatcher;
+    if (d && this.status === 'running') {
+      d.committed();
+      if (d.size() > this.#options.maxCachedPartitions) d.evict();
+    }
+  }
+
+  /** The state of a partition as JSON text, from memory or the store; undefined when none. */
+  stateJson(partition: string): string | undefined {
+    if (this.status === 'running' && this.#dispatcher) {
+      const p = this.#dispatcher.peek(partition);
+      if (p.found) return p.json;
+    }
+    return this.#store.readState(this.name, partition);
+  }
+
+  /** The query's result: the state through `transformBy`/`filterBy` (the state when there are none). */
+  resultJson(partition: string): string | undefined {
+    const state = this.stateJson(partition);
+    const d = this.#dispatcher;
+    if (!d || !this.#definition?.resultSteps.length) return state;
+    d.resultJob.input = state;
+    this.#runResult!(this.#options.eventTimeoutMs * 2);
+    return d.resultJob.output;
+  }
+
+  get partitioned(): boolean {
+    return this.#definition !== undefined && this.#definition.partitioning !== 'none';
+  }
+
+  #fault(reason: string): void {
+    this.status = 'faulted';
+    this.reason = reason;
+    this.#dirtyStatus = true;
+    // Memory may hold half-applied work: fall back to what the last checkpoint stored.
+    this.position = this.checkpoint;
+    this.#dispatcher = undefined;
+    this.#options.log(`projection ${this.name} faulted: ${reason}`);
+  }
+}
+
+const describe = (e: RecordedEvent): string => `${e.type} #${e.revision} of ${JSON.stringify(e.streamId)} at position ${e.position.commit}`;
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));

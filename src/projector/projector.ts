@@ -1,0 +1,323 @@
+import { EngineError, ErrorCode, quote } from '../errors.js';
+import { silentLogger, type Logger } from '../flow/deps.js';
+import { CheckpointConflictError, type ProjectionStateStore } from '../store/projectionState/types.js';
+import type { EventStore, Position, RecordedEvent, Subscription } from '../store/types.js';
+import { loadProjectionFiles } from './loadProjections.js';
+import { positionAfter, ProjectionRuntime, type ProjectionSource } from './projectionRuntime.js';
+import type { ProjectionReader } from './reader.js';
+
+export interface StartProjectorOptions {
+  store: EventStore;
+  stateStore: ProjectionStateStore;
+  /** Folder of projection files (default: the repository's `projections/`). */
+  dir?: string;
+  /** The files themselves, instead of `dir` (tests). */
+  projections?: ProjectionSource[];
+  /** Events applied between two commits of states and checkpoints (default 2000). */
+  batchSize?: number;
+  /** Per-event time limit of handlers (default 250 ms, as EventStoreDB). */
+  eventTimeoutMs?: number;
+  /** Cached partition states per projection before persisted ones are dropped (default 100 000). */
+  maxCachedPartitions?: number;
+  logger?: Logger;
+}
+
+/** One projection as `flowctl projections list` and the dashboard show it. */
+export interface ProjectionInfo {
+  name: string;
+  status: 'running' | 'faulted';
+  reason: string | null;
+  /** Last event position applied. */
+  position: Position | null;
+  /** Last position persisted with the states. */
+  checkpoint: Position | null;
+  /** Events in `$all` after `position` (head − position), the lag metric. */
+  lag: number;
+  /** Events handled since this process started. */
+  handled: number;
+  partitioned: boolean;
+}
+
+export interface Projector extends ProjectionReader {
+  /** Resolves when every running projection has caught up with the log as it was at start. */
+  readonly ready: Promise<void>;
+  names(): string[];
+  positionOf(name: string): Position | null;
+  /**
+   * Resolves once the named projections (default: all) have applied every event up to
+   * `position`. Rejects with `projection_faulted` when one of them is faulted and with
+   * `store_unavailable` after `timeoutMs` (Infinity waits as long as it takes).
+   */
+  waitFor(position: Position | null, timeoutMs: number, names?: string[]): Promise<void>;
+  /** {@link waitFor} the log's head as it is now: read-your-writes for the caller's appends. */
+  catchUp(timeoutMs: number, names?: string[]): Promise<void>;
+  /** The query result (the state through `transformBy`/`filterBy`). */
+  getResult<T>(name: string, partition?: string): Promise<T | undefined>;
+  /** Partitions persisted so far (the CLI lists them). */
+  partitions(name: string): string[];
+  list(): Promise<ProjectionInfo[]>;
+  /** Drops a projection's state and re-runs it from the first event; resolves once caught up. */
+  rebuild(name: string): Promise<void>;
+  /** Stops reading; persists what was applied. Does not close the stores (the caller owns them). */
+  stop(): Promise<void>;
+}
+
+interface Waiter {
+  target: Position;
+  names: string[];
+  ignoreFaulted: boolean;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/** Freezes an event's payload so that one projection's handler cannot change what the next one sees. */
+function deepFreeze(value: unknown): void {
+  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+}
+
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const RETRY_MS = 500;
+
+/**
+ * The embedded projector: runs the `projections/` files against the event store, the way
+ * EventStoreDB runs them as continuous projections.
+ *
+ * One catch-up subscription to `$all` feeds every projection (each skips events at or before
+ * its own checkpoint), so the log is read and parsed once however many projections there are.
+ * Events are applied in batches: `batchSize` while catching up, and whatever has arrived when
+ * the subscription goes idle once live. After each batch the changed partition states and all
+ * checkpoints are committed in one transaction of the state store, so a crash at any moment
+ * restarts from a checkpoint that matches the states exactly.
+ *
+ * Several processes may run a projector over one SQLite file: a commit refused because another
+ * process moved a checkpoint makes this one reload and follow (both compute the same states).
+ */
+export function startProjector(options: StartProjectorOptions): Projector {
+  const { store, stateStore } = options;
+  const logger = options.logger ?? silentLogger;
+  const batchSize = options.batchSize ?? 2000;
+  const runtimeOptions = {
+    eventTimeoutMs: options.eventTimeoutMs ?? 250,
+    maxCachedPartitions: options.maxCachedPartitions ?? 100_000,
+    log: (message: string) => logger.warn({ component: 'projector' }, message),
+  };
+  const files = options.projections ?? loadProjectionFiles(options.dir);
+  const runtimes = new Map<string, ProjectionRuntime>();
+  for (const file of files) {
+    const runtime = new ProjectionRuntime(file, stateStore, runtimeOptions);
+    runtime.open();
+    runtimes.set(file.name, runtime);
+  }
+
+  let pending: RecordedEvent[] = [];
+  let generation = 0;
+  let subscription: Subscription | undefined;
+  let stopped = false;
+  let flushScheduled = false;
+  let wakeLoop: (() => void) | undefined;
+  const waiters = new Set<Waiter>();
+
+  const runtime = (name: string): ProjectionRuntime => {
+    const r = runtimes.get(name);
+    if (!r) throw new EngineError(ErrorCode.PROJECTION_NOT_FOUND, `No projection named ${quote(name)}`, { details: { projection: name } });
+    return r;
+  };
+
+  const settle = (): void => {
+    for (const w of waiters) {
+      let done = true;
+      for (const name of w.names) {
+        const r = runtimes.get(name)!;
+        if (r.status === 'faulted') {
+          if (w.ignoreFaulted) continue;
+          finish(w, new EngineError(ErrorCode.PROJECTION_FAULTED, `Projection ${quote(name)} is faulted: ${r.reason}`, { details: { projection: name } }));
+          done = false;
+          break;
+        }
+        if (r.position === null || positionAfter(w.target, r.position)) done = false;
+      }
+      if (done) finish(w);
+    }
+  };
+
+  const finish = (w: Waiter, err?: unknown): void => {
+    if (!waiters.delete(w)) return;
+    if (w.timer) clearTimeout(w.timer);
+    if (err === undefined) w.resolve();
+    else w.reject(err);
+  };
+
+  const commit = (): void => {
+    const commits = [...runtimes.values()].map((r) => r.pendingCommit()).filter((c) => c !== null);
+    if (commits.length === 0) return;
+    try {
+      stateStore.commit(commits);
+    } catch (err) {
+      if (err instanceof CheckpointConflictError) {
+        logger.info({ component: 'projector', projection: err.projection }, 'another process moved a checkpoint; following it');
+        for (const r of runtimes.values()) r.resync();
+        restart();
+        return;
+      }
+      // Storage trouble: memory stays ahead and the next batch retries the commit.
+      logger.error({ component: 'projector', err }, 'cannot persist projection states');
+      return;
+    }
+    for (const c of commits) runtimes.get(c.name)!.committed(c);
+  };
+
+  /** Applies what has arrived, commits, wakes waiters. Synchronous: nothing interleaves. */
+  const flush = (): void => {
+    flushScheduled = false;
+    if (pending.length > 0) {
+      const batch = pending;
+      pending = [];
+      for (const e of batch) {
+        deepFreeze(e.data);
+        deepFreeze(e.metadata);
+      }
+      for (const r of runtimes.values()) r.apply(batch);
+    }
+    commit();
+    settle();
+  };
+
+  const scheduleFlush = (): void => {
+    if (flushScheduled) return;
+    flushScheduled = true;
+    // Runs once the subscription has nothing more to hand out synchronously: the live batch.
+    setImmediate(() => {
+      if (flushScheduled && !stopped) flush();
+    });
+  };
+
+  /** Re-reads from the lowest checkpoint (after a rebuild or a resync). */
+  const restart = (): void => {
+    generation++;
+    pending = [];
+    void subscription?.unsubscribe();
+    wakeLoop?.();
+  };
+
+  const lowestPosition = (): Position | null | undefined => {
+    let low: Position | null | undefined;
+    for (const r of runtimes.values()) {
+      if (r.status !== 'running') continue;
+      if (r.position === null) return null;
+      if (low === undefined || (low !== null && positionAfter(low, r.position))) low = r.position;
+    }
+    return low; // undefined: nothing runs
+  };
+
+  const loop = async (): Promise<void> => {
+    while (!stopped) {
+      const from = lowestPosition();
+      if (from === undefined) {
+        await new Promise<void>((resolve) => (wakeLoop = resolve));
+        wakeLoop = undefined;
+        continue;
+      }
+      const gen = generation;
+      try {
+        const sub = store.subscribeToAll({ fromPosition: from ?? 'start' });
+        subscription = sub;
+        for await (const e of sub) {
+          if (gen !== generation || stopped) break;
+          pending.push(e);
+          if (pending.length >= batchSize) {
+            flush();
+            await turn(); // let requests in between catch-up batches
+          } else scheduleFlush();
+        }
+      } catch (err) {
+        if (stopped || (err instanceof EngineError && err.code === ErrorCode.STORE_CLOSED)) break;
+        logger.error({ component: 'projector', err }, 'projection subscription failed; resubscribing');
+        await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+      } finally {
+        subscription = undefined;
+      }
+      if (gen === generation) flush();
+    }
+  };
+
+  const waitFor = (target: Position | null, timeoutMs: number, names: string[], ignoreFaulted = false): Promise<void> => {
+    for (const n of names) runtime(n);
+    if (target === null) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const w: Waiter = { target, names, ignoreFaulted, resolve, reject, timer: undefined };
+      waiters.add(w);
+      if (Number.isFinite(timeoutMs)) {
+        w.timer = setTimeout(
+          () => finish(w, new EngineError(ErrorCode.STORE_UNAVAILABLE, `Projections did not reach position ${target.commit} within ${timeoutMs} ms`, { details: { projections: names } })),
+          timeoutMs,
+        );
+      }
+      settle();
+    });
+  };
+
+  const allNames = [...runtimes.keys()];
+  commit(); // persist faults found while loading (a file that does not compile)
+  const loopDone = loop();
+  const ready = store.headPosition().then((head) => waitFor(head, Infinity, allNames, true));
+  ready.catch(() => undefined);
+
+  const parse = <T>(json: string | undefined): T | undefined => (json === undefined ? undefined : (JSON.parse(json) as T));
+  const keyOf = (r: ProjectionRuntime, partition: string | undefined): string | null =>
+    r.partitioned ? (partition === undefined ? null : partition) : partition === undefined ? '' : null;
+
+  return {
+    ready,
+    names: () => allNames,
+    positionOf: (name) => runtime(name).position,
+    waitFor: (position, timeoutMs, names = allNames) => waitFor(position, timeoutMs, names),
+    async catchUp(timeoutMs, names = allNames) {
+      await waitFor(await store.headPosition(), timeoutMs, names);
+    },
+    async getState<T>(name: string, partition?: string) {
+      const r = runtime(name);
+      const key = keyOf(r, partition);
+      return key === null ? undefined : parse<T>(r.stateJson(key));
+    },
+    async getResult<T>(name: string, partition?: string) {
+      const r = runtime(name);
+      const key = keyOf(r, partition);
+      return key === null ? undefined : parse<T>(r.resultJson(key));
+    },
+    partitions: (name) => stateStore.listPartitions(runtime(name).name),
+    async list() {
+      const head = await store.headPosition();
+      return [...runtimes.values()].map((r) => ({
+        name: r.name,
+        status: r.status,
+        reason: r.reason,
+        position: r.position,
+        checkpoint: r.checkpoint,
+        lag: head === null ? 0 : Math.max(0, Number(head.commit - (r.position?.commit ?? 0n))),
+        handled: r.handled,
+        partitioned: r.partitioned,
+      }));
+    },
+    async rebuild(name) {
+      const r = runtime(name);
+      flush();
+      r.reset();
+      commit();
+      restart();
+      await waitFor(await store.headPosition(), Infinity, [name]);
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      flush();
+      await subscription?.unsubscribe();
+      wakeLoop?.();
+      await loopDone;
+      flush();
+      for (const w of waiters) finish(w, new EngineError(ErrorCode.STORE_CLOSED, 'The projector stopped'));
+    },
+  };
+}

@@ -1,0 +1,100 @@
+import type { Database } from 'better-sqlite3';
+import { openDatabase } from '../sqlite/openDatabase.js';
+import type { Position } from '../types.js';
+import {
+  CheckpointConflictError,
+  samePosition,
+  type ProjectionCommit,
+  type ProjectionRunStatus,
+  type ProjectionStateStore,
+  type StoredCheckpoint,
+} from './types.js';
+
+/**
+ * Own tables in the event store's file, created if missing (they are not part of the event
+ * log's migrations: dropping them only costs a rebuild). Positions are TEXT because they are
+ * bigints on the port.
+ */
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS projection_checkpoints (
+    name        TEXT PRIMARY KEY,
+    commit_pos  TEXT,
+    prepare_pos TEXT,
+    source_hash TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    reason      TEXT
+  );
+  CREATE TABLE IF NOT EXISTS projection_states (
+    name      TEXT NOT NULL,
+    partition TEXT NOT NULL,
+    state     TEXT NOT NULL,
+    PRIMARY KEY (name, partition)
+  ) WITHOUT ROWID;`;
+
+interface CheckpointRow {
+  commit_pos: string | null;
+  prepare_pos: string | null;
+  source_hash: string;
+  status: ProjectionRunStatus;
+  reason: string | null;
+}
+
+const toPosition = (row: CheckpointRow): Position | null =>
+  row.commit_pos === null ? null : { commit: BigInt(row.commit_pos), prepare: BigInt(row.prepare_pos ?? row.commit_pos) };
+
+/**
+ * Projection states in the same SQLite file as the events, on a connection of its own (the
+ * event store's connection stays private to its adapter). One transaction per commit holds
+ * every partition touched and the checkpoints, so states and checkpoints never disagree.
+ *
+ * `synchronous=NORMAL` here, whatever the event log uses: a commit lost to a power cut rolls
+ * back states and checkpoint together and only means re-handling those events; an application
+ * crash (SIGKILL) loses nothing in WAL mode either way.
+ */
+export function openSqliteProjectionState(path: string, options: { busyTimeoutMs?: number } = {}): ProjectionStateStore {
+  const db: Database = openDatabase({ path, synchronous: 'normal', ...(options.busyTimeoutMs ? { busyTimeoutMs: options.busyTimeoutMs } : {}) });
+  db.exec(SCHEMA);
+  const st = {
+    checkpoint: db.prepare<[string], CheckpointRow>('SELECT commit_pos, prepare_pos, source_hash, status, reason FROM projection_checkpoints WHERE name = ?'),
+    state: db.prepare<[string, string], string>('SELECT state FROM projection_states WHERE name = ? AND partition = ?').pluck(),
+    partitions: db.prepare<[string], string>('SELECT partition FROM projection_states WHERE name = ? ORDER BY partition').pluck(),
+    names: db.prepare<[], string>('SELECT name FROM projection_checkpoints ORDER BY name').pluck(),
+    upsertCheckpoint: db.prepare(
+      `INSERT INTO projection_checkpoints (name, commit_pos, prepare_pos, source_hash, status, reason) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET commit_pos = excluded.commit_pos, prepare_pos = excluded.prepare_pos,
+         source_hash = excluded.source_hash, status = excluded.status, reason = excluded.reason`,
+    ),
+    upsertState: db.prepare(
+      `INSERT INTO projection_states (name, partition, state) VALUES (?, ?, ?)
+       ON CONFLICT (name, partition) DO UPDATE SET state = excluded.state`,
+    ),
+    deleteStates: db.prepare('DELETE FROM projection_states WHERE name = ?'),
+    deleteCheckpoint: db.prepare('DELETE FROM projection_checkpoints WHERE name = ?'),
+  };
+  const readCheckpoint = (name: string): StoredCheckpoint | undefined => {
+    const row = st.checkpoint.get(name);
+    return row && { position: toPosition(row), sourceHash: row.source_hash, status: row.status, reason: row.reason };
+  };
+  // IMMEDIATE: take the write lock before reading the checkpoints we compare against.
+  const commit = db.transaction((commits: ProjectionCommit[]) => {
+    for (const c of commits) {
+      if (!samePosition(readCheckpoint(c.name)?.position ?? null, c.expected)) throw new CheckpointConflictError(c.name);
+      const p = c.checkpoint.position;
+      st.upsertCheckpoint.run(c.name, p ? String(p.commit) : null, p ? String(p.prepare) : null, c.checkpoint.sourceHash, c.checkpoint.status, c.checkpoint.reason);
+      for (const [partition, json] of c.partitions) st.upsertState.run(c.name, partition, json);
+    }
+  });
+  const reset = db.transaction((name: string) => {
+    st.deleteStates.run(name);
+    st.deleteCheckpoint.run(name);
+  });
+  return {
+    readCheckpoint,
+    readState: (name, partition) => st.state.get(name, partition),
+    listPartitions: (name) => st.partitions.all(name),
+    listProjections: () => st.names.all(),
+    commit: (commits) => commit.immediate(commits),
+    reset: (name) => reset.immediate(name),
+    close: () => db.close(),
+  };
+}
