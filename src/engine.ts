@@ -9,6 +9,9 @@ import type { FlowStatusView } from './flow/status.js';
 import { readDomainEvents } from './flow/commandHandler.js';
 import { connectionStream } from './flow/streams.js';
 import type { McpServerConfig, OAuthDriver } from './oauth/types.js';
+import { createMemoryDataKeyStore, type DataKeyStore } from './crypto/dataKeys.js';
+import { createDataKeySealer } from './crypto/dataKeySealer.js';
+import { createGrants, type GrantOptions, type Grants } from './grants/grants.js';
 import type { EventStore } from './store/types.js';
 
 export interface CreateEngineOptions {
@@ -27,6 +30,14 @@ export interface CreateEngineOptions {
   /** Read side; defaults to answering from streams. */
   queries?: (deps: FlowDeps) => Queries;
   clientName?: string;
+  /**
+   * Where per-grant data keys live (`openDataKeyStore(EVENT_STORE)` from `src/store/dataKeys`).
+   * Defaults to memory: fine for tests and `sqlite::memory:`, but then grants do not survive a
+   * restart and other processes cannot open them.
+   */
+  dataKeys?: DataKeyStore;
+  /** Refresh skew, cache validation, refresh claim and retry policy, step-up cap. */
+  grants?: GrantOptions;
 }
 
 /**
@@ -46,6 +57,21 @@ export interface Engine {
   getConnectionStatus(userId: string, serverName: string): Promise<ConnectionStatusView>;
   listServers(userId?: string): Promise<string[]>;
   hasServer(serverName: string, userId?: string): Promise<boolean>;
+  /**
+   * A valid access token, refreshed ahead of expiry (single flight across replicas), or
+   * `REAUTHORIZATION_REQUIRED` with `details: { serverName, reinitialize }`.
+   */
+  getAccessToken: Grants['getAccessToken'];
+  /** RFC 7009 revocation at the AS, `GrantRevoked`, the grant's data keys shredded. */
+  disconnect: Grants['disconnect'];
+  /** Connects to the MCP server with the grant, lists tools, records the outcome. */
+  verifyConnection: Grants['verifyConnection'];
+  /** Tools last listed per server. */
+  listTools: Grants['listTools'];
+  /** Calls a tool; a 403 `insufficient_scope` starts a step-up attempt. */
+  callTool: Grants['callTool'];
+  /** Starts a step-up attempt for the union of granted and challenged scopes (capped). */
+  stepUp: Grants['stepUp'];
 }
 
 export function createEngine(options: CreateEngineOptions): Engine {
@@ -54,6 +80,7 @@ export function createEngine(options: CreateEngineOptions): Engine {
     store: options.store,
     driver: options.driver,
     sealer: options.sealer,
+    grantSealer: createDataKeySealer(options.sealer, options.dataKeys ?? createMemoryDataKeyStore()),
     clock: options.clock ?? systemClock,
     random: options.random ?? systemRandom,
     logger: options.logger ?? silentLogger,
@@ -66,6 +93,7 @@ export function createEngine(options: CreateEngineOptions): Engine {
   };
   const queries = (options.queries ?? streamQueries)(deps);
   const listServers = options.listServers ?? (async () => Object.keys(config.servers));
+  const grants = createGrants(deps, options.grants);
   return {
     deps,
     queries,
@@ -88,5 +116,11 @@ export function createEngine(options: CreateEngineOptions): Engine {
     async hasServer(serverName, userId) {
       return (await deps.resolveServer(serverName, userId)) !== undefined;
     },
+    getAccessToken: grants.getAccessToken,
+    disconnect: grants.disconnect,
+    verifyConnection: grants.verifyConnection,
+    listTools: grants.listTools,
+    callTool: grants.callTool,
+    stepUp: grants.stepUp,
   };
 }

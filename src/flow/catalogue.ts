@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { EngineError, ErrorCode, quote } from '../errors.js';
 import type { RecordedEvent } from '../store/types.js';
 import { ClientEventSchemas } from '../clients/events.js';
-import { GrantEventSchemas } from '../grants/events.js';
+import { GrantEventSchemas, McpConnectionEventSchemas } from '../grants/events.js';
 import { ConnectionEventSchemas } from './connectionEvents.js';
 import { FlowEventSchemas } from './events.js';
 import { EventMetadataSchema, type EventMetadata } from './metadata.js';
@@ -31,6 +31,7 @@ export const CATALOGUE: Record<string, CatalogueEntry> = {
   ...entries(ConnectionEventSchemas),
   ...entries(ClientEventSchemas),
   ...entries(GrantEventSchemas),
+  ...entries(McpConnectionEventSchemas),
 };
 
 /** Registers a later schema version (used by later releases and by the upcasting tests). */

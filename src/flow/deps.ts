@@ -1,4 +1,5 @@
 import type { Clock, Random } from '../clock.js';
+import type { DataKeySealer } from '../crypto/dataKeySealer.js';
 import type { McpServerConfig, OAuthDriver } from '../oauth/types.js';
 import type { EventStore } from '../store/types.js';
 import type { SealedValue } from './sealed.js';
@@ -35,6 +36,8 @@ export interface FlowDeps {
   store: EventStore;
   driver: OAuthDriver;
   sealer: Sealer;
+  /** Seals grant tokens under per-grant data keys (crypto-shredding on disconnect). */
+  grantSealer: DataKeySealer;
   clock: Clock;
   random: Random;
   logger: Logger;

@@ -3,7 +3,8 @@ import type { FlowDeps } from './deps.js';
 import { foldFlow } from './evolve.js';
 import { foldConnection } from './startFlow.js';
 import { flowStatusOf, type FlowStatusView } from './status.js';
-import { connectionStream, flowStream, grantStream } from './streams.js';
+import { connectionStream, flowStream } from './streams.js';
+import { grantConnectionView } from '../grants/connectionView.js';
 
 export type ConnectionState = 'connected' | 'disconnected' | 'connecting' | 'error';
 
@@ -24,9 +25,6 @@ export interface Queries {
   connectionStatus(userId: string, serverName: string): Promise<ConnectionStatusView>;
 }
 
-/** Grant events that end a grant (issue: tokens after the flow adds refresh and revocation). */
-const GRANT_ENDING = new Set(['GrantRevoked']);
-
 export function streamQueries(deps: FlowDeps): Queries {
   return {
     async flowStatus(flowId) {
@@ -46,17 +44,13 @@ export function streamQueries(deps: FlowDeps): Queries {
       };
     },
     async connectionStatus(userId, serverName) {
-      const grant = await readDomainEvents(deps.store, grantStream(userId, serverName));
-      let hasGrant = false;
-      for (const e of grant) {
-        if (e.type === 'TokensIssued') hasGrant = true;
-        else if (GRANT_ENDING.has(e.type)) hasGrant = false;
-      }
+      const grant = await grantConnectionView(deps, userId, serverName);
       const conn = foldConnection(await readDomainEvents(deps.store, connectionStream(userId, serverName)));
       const flowId = conn.current?.flowId;
       const flow = flowId ? await this.flowStatus(flowId) : null;
       if (flow?.status === 'PENDING') return { connectionState: 'connecting', requiresOAuth: true, flowId: flowId! };
-      if (hasGrant) return { connectionState: 'connected', requiresOAuth: true, ...(flowId ? { flowId } : {}) };
+      if (grant.error) return { connectionState: 'error', requiresOAuth: true, error: grant.error, ...(flowId ? { flowId } : {}) };
+      if (grant.hasGrant) return { connectionState: 'connected', requiresOAuth: true, ...(flowId ? { flowId } : {}) };
       if (flow?.status === 'FAILED') return { connectionState: 'error', requiresOAuth: true, error: flow.error ?? 'callback_failed', flowId: flowId! };
       return { connectionState: 'disconnected', requiresOAuth: true, ...(flowId ? { flowId } : {}) };
     },

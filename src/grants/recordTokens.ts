@@ -1,6 +1,7 @@
 import type { FlowDeps } from '../flow/deps.js';
 import { newEvent, type CommandContext } from '../flow/newEvent.js';
-import { grantStream } from '../flow/streams.js';
+import type { SealedValue } from '../flow/sealed.js';
+import { grantStream, userServerKey } from '../flow/streams.js';
 import type { TokenSet } from '../oauth/types.js';
 
 export interface IssuedGrant {
@@ -16,12 +17,40 @@ export interface IssuedGrant {
 export const tokensAad = (userId: string, serverName: string): string => `${grantStream(userId, serverName)}:tokens`;
 
 /**
+ * A fresh data-key id for one issuance: every authorization gets its own key, so a disconnect
+ * shreds exactly what that grant stream sealed and a later grant never reuses a shredded key.
+ */
+export const newDataKeyId = (deps: Pick<FlowDeps, 'random'>, userId: string, serverName: string): string =>
+  `${userServerKey(userId, serverName)}.${deps.random.token(12)}`;
+
+/** The token set as it is sealed into grant events (plaintext only between open and use). */
+export interface StoredTokens {
+  accessToken: string;
+  refreshToken?: string | undefined;
+  idToken?: string | undefined;
+  tokenType: string;
+  expiresAt?: number | undefined;
+  scope?: string | undefined;
+}
+
+export async function sealTokens(deps: Pick<FlowDeps, 'grantSealer'>, keyId: string, userId: string, serverName: string, tokens: TokenSet): Promise<SealedValue> {
+  const { accessToken, refreshToken, idToken, tokenType, expiresAt, scope } = tokens;
+  const stored: StoredTokens = { accessToken, refreshToken, idToken, tokenType, expiresAt, scope };
+  return deps.grantSealer.seal(keyId, JSON.stringify(stored), tokensAad(userId, serverName));
+}
+
+export async function openTokens(deps: Pick<FlowDeps, 'grantSealer'>, sealed: SealedValue, userId: string, serverName: string): Promise<StoredTokens> {
+  return JSON.parse(await deps.grantSealer.open(sealed, tokensAad(userId, serverName))) as StoredTokens;
+}
+
+/**
  * Records the tokens a completed flow obtained: one `TokensIssued` event on the grant
- * stream, the token set sealed. Returns the event's revision (referenced by `FlowCompleted`).
+ * stream, the token set sealed under a new data key of this grant. Returns the event's
+ * revision (referenced by `FlowCompleted`).
  */
 export async function recordTokensIssued(deps: FlowDeps, grant: IssuedGrant, tokens: TokenSet, ctx: CommandContext): Promise<bigint> {
-  const { accessToken, refreshToken, idToken, tokenType, expiresAt, scope } = tokens;
-  const sealed = deps.sealer.seal(JSON.stringify({ accessToken, refreshToken, idToken, tokenType, expiresAt, scope }), tokensAad(grant.userId, grant.serverName));
+  const { refreshToken, expiresAt, scope } = tokens;
+  const sealed = await sealTokens(deps, newDataKeyId(deps, grant.userId, grant.serverName), grant.userId, grant.serverName, tokens);
   const event = newEvent('TokensIssued', {
     flowId: grant.flowId,
     userId: grant.userId,

@@ -2,7 +2,7 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { tokensAad } from '../../../src/grants/recordTokens.js';
+import { openTokens } from '../../../src/grants/recordTokens.js';
 import { grantStream } from '../../../src/flow/streams.js';
 import type { Engine } from '../../../src/engine.js';
 import type { SealedValue } from '../../../src/flow/sealed.js';
@@ -13,7 +13,7 @@ async function accessTokenOf(engine: Engine, userId: string, serverName: string)
   for await (const e of engine.deps.store.readStream(grantStream(userId, serverName))) {
     if (e.type === 'TokensIssued') sealed = (e.data as { tokens: SealedValue }).tokens;
   }
-  return JSON.parse(engine.deps.sealer.open(sealed!, tokensAad(userId, serverName)));
+  return openTokens(engine.deps, sealed!, userId, serverName);
 }
 
 async function listTools(url: string, token: string): Promise<string[]> {

@@ -1,0 +1,60 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { EngineError, ErrorCode, quote } from '../errors.js';
+import type { Sealer } from '../flow/deps.js';
+import type { SealedValue } from '../flow/sealed.js';
+import type { DataKeyStore } from './dataKeys.js';
+import { openWithKey, sealWithKey, type Envelope } from './envelope.js';
+import type { KeyEntry } from './keyRing.js';
+
+/**
+ * Seals values under per-grant data keys so that one grant's secrets can be destroyed without
+ * touching the append-only log (crypto-shredding). The data key itself is wrapped by the
+ * engine's {@link Sealer} (the master key ring) and kept in a {@link DataKeyStore}, the one
+ * mutable, erasable place; envelopes carry `dk` = the data key id.
+ */
+export interface DataKeySealer {
+  seal(keyId: string, plaintext: string, aad: string): Promise<SealedValue>;
+  /** `KEY_SHREDDED` once the envelope's data key was destroyed. */
+  open(sealed: SealedValue, aad: string): Promise<string>;
+  /** Destroys a data key; resolves whether it existed. Idempotent. */
+  shred(keyId: string): Promise<boolean>;
+}
+
+const wrapAad = (keyId: string): string => `data-key:${keyId}`;
+
+/**
+ * A {@link DataKeySealer} over the master {@link Sealer} and a {@link DataKeyStore}. A key is
+ * created on first use; when two processes create the same id at once, the store keeps the
+ * first and both read that one back before sealing, so nothing is ever sealed under a loser.
+ * No unwrapped key is cached: after a shred, no replica can open anything sealed with it.
+ */
+export function createDataKeySealer(master: Sealer, keys: DataKeyStore): DataKeySealer {
+  const unwrap = (keyId: string, wrapped: Envelope): KeyEntry => {
+    const key = Buffer.from(master.open(wrapped, wrapAad(keyId)), 'base64url');
+    return { kid: createHash('sha256').update(key).digest().subarray(0, 8).toString('base64url'), key };
+  };
+  return {
+    async seal(keyId, plaintext, aad) {
+      let wrapped = await keys.get(keyId);
+      if (!wrapped) {
+        if (await keys.isDestroyed(keyId)) throw shredded(keyId);
+        await keys.put(keyId, master.seal(randomBytes(32).toString('base64url'), wrapAad(keyId)) as Envelope);
+        wrapped = await keys.get(keyId);
+        if (!wrapped) throw shredded(keyId);
+      }
+      return { ...sealWithKey(unwrap(keyId, wrapped), plaintext, aad), dk: keyId };
+    },
+    async open(sealed, aad) {
+      const envelope = sealed as Envelope;
+      if (typeof envelope.dk !== 'string') return master.open(sealed, aad);
+      const wrapped = await keys.get(envelope.dk);
+      if (!wrapped) throw shredded(envelope.dk);
+      return openWithKey(unwrap(envelope.dk, wrapped), envelope, aad);
+    },
+    shred: (keyId) => keys.destroy(keyId),
+  };
+}
+
+function shredded(keyId: string): EngineError {
+  return new EngineError(ErrorCode.KEY_SHREDDED, `data key ${quote(keyId)} was destroyed`, { details: { keyId } });
+}

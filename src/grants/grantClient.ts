@@ -1,0 +1,57 @@
+import { EngineError, ErrorCode, quote } from '../errors.js';
+import { readDomainEvents } from '../flow/commandHandler.js';
+import type { FlowDeps } from '../flow/deps.js';
+import type { FlowEventData } from '../flow/events.js';
+import { flowStream } from '../flow/streams.js';
+import type { ClientIdentity, DiscoveryResult, McpServerConfig } from '../oauth/types.js';
+
+/** What a token call for an existing grant needs: the AS, the client, the MCP server. */
+export interface GrantClient {
+  discovery: DiscoveryResult;
+  client: ClientIdentity;
+  server: McpServerConfig;
+  /** The scope the flow asked for (step-up unions start from it). */
+  requestedScope: string | undefined;
+}
+
+/**
+ * The discovery and client identity recorded when the grant's flow started (its
+ * `FlowInitiated`), so a refresh or revocation talks to the same AS with the same client that
+ * obtained the grant (MCP 2026-07-28: credentials are bound to one AS), without rediscovery.
+ */
+export async function grantClient(deps: FlowDeps, flowId: string): Promise<GrantClient> {
+  const stream = flowStream(flowId);
+  const first = (await readDomainEvents(deps.store, stream))[0];
+  if (!first || first.type !== 'FlowInitiated') {
+    throw new EngineError(ErrorCode.REAUTHORIZATION_REQUIRED, `The flow ${quote(flowId)} behind this grant has no initiation`, { details: { flowId } });
+  }
+  const initiated = first.data as FlowEventData<'FlowInitiated'>;
+  const d = initiated.discovery;
+  const discovery: DiscoveryResult = {
+    ...d,
+    resource: d.resource,
+    scope: initiated.scope,
+    // The token calls read endpoints from RFC 8414 metadata; rebuild it from the snapshot.
+    metadata: {
+      issuer: d.issuer,
+      authorization_endpoint: d.authorizationEndpoint,
+      token_endpoint: d.tokenEndpoint,
+      response_types_supported: ['code'],
+      ...(d.revocationEndpoint ? { revocation_endpoint: d.revocationEndpoint } : {}),
+      ...(d.registrationEndpoint ? { registration_endpoint: d.registrationEndpoint } : {}),
+      ...(d.tokenEndpointAuthMethodsSupported ? { token_endpoint_auth_methods_supported: d.tokenEndpointAuthMethodsSupported } : {}),
+      ...(d.grantTypesSupported ? { grant_types_supported: d.grantTypesSupported } : {}),
+    },
+  };
+  const ref = initiated.client;
+  const client: ClientIdentity = {
+    clientId: ref.clientId,
+    kind: ref.kind,
+    tokenEndpointAuthMethod: ref.tokenEndpointAuthMethod,
+    redirectUris: [initiated.redirectUri],
+    issuer: d.issuer,
+    ...(ref.clientSecret ? { clientSecret: deps.sealer.open(ref.clientSecret, `${stream}:clientSecret`) } : {}),
+  };
+  const server = (await deps.resolveServer(initiated.serverName, initiated.userId)) ?? { url: initiated.serverUrl };
+  return { discovery, client, server, requestedScope: initiated.scope };
+}

@@ -1,0 +1,2 @@
+export { openSqliteDataKeyStore } from './sqliteDataKeyStore.js';
+export { openDataKeyStore, type ClosableDataKeyStore } from './openDataKeyStore.js';
