@@ -27,6 +27,8 @@ export interface McpServerOptions {
   prmAt?: 'path' | 'root' | 'both';
   /** Override the PRM `resource` value (default: the MCP URL). */
   prmResource?: string;
+  /** Scopes a tool call needs; without them the call is a 403 `insufficient_scope` (step-up). */
+  toolScopes?: Record<string, string[]>;
 }
 
 export interface McpServerHandle {
@@ -101,6 +103,13 @@ export async function startMcpServer(options: McpServerOptions = {}): Promise<Mc
     });
   });
   app.post('/mcp', express.json(), async (req, res) => {
+    const call = req.body as { method?: string; params?: { name?: string } } | undefined;
+    const needed = call?.method === 'tools/call' ? options.toolScopes?.[call.params?.name ?? ''] : undefined;
+    if (needed && !needed.every((s) => req.auth?.scopes.includes(s))) {
+      // RFC 6750 §3.1: the challenge names the scope the request needs.
+      res.status(403).set('WWW-Authenticate', `Bearer error="insufficient_scope", scope="${needed.join(' ')}", resource_metadata="${resourceMetadataUrl}"`).json({ error: 'insufficient_scope' });
+      return;
+    }
     const mcp = new McpServer({ name: 'test-mcp', version: '1.0.0' });
     mcp.registerTool('echo', { description: 'Echoes text', inputSchema: { text: z.string() } }, async ({ text }) => ({
       content: [{ type: 'text', text }],

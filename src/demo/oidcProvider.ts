@@ -39,6 +39,8 @@ export interface OidcProviderOptions {
   resourceScopes?: string[];
   /** Account the auto mode logs in. Default `alice`. */
   accountId?: string;
+  /** `opaque` access tokens are stored by the AS, so introspection sees revocations. Default `jwt`. */
+  accessTokenFormat?: 'jwt' | 'opaque';
   /** Pre-registered clients (oidc-provider client metadata). */
   clients?: Record<string, unknown>[];
 }
@@ -124,7 +126,7 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<O
           useGrantedResource: () => true,
           getResourceServerInfo: (_ctx: unknown, resource: string) => {
             if (resource !== options.mcpResource) throw new errors.InvalidTarget();
-            return { scope: resourceScopes.join(' '), audience: resource, accessTokenFormat: 'jwt', accessTokenTTL: ttl };
+            return { scope: resourceScopes.join(' '), audience: resource, accessTokenFormat: options.accessTokenFormat ?? 'jwt', accessTokenTTL: ttl };
           },
         },
       },

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { systemClock, type Clock, type Random } from '../../src/clock.js';
 import { createSealer } from '../../src/crypto/sealer.js';
-import { createEngine, type Engine } from '../../src/engine.js';
+import { createEngine, type CreateEngineOptions, type Engine } from '../../src/engine.js';
 import type { StartedFlow } from '../../src/flow/startFlow.js';
 import type { CallbackOutcome } from '../../src/flow/handleCallback.js';
 import { redirectUriFor } from '../../src/flow/deps.js';
@@ -53,6 +53,8 @@ export interface EngineOptions {
   random?: Random;
   driver?: OAuthDriver;
   flowTtlMs?: number;
+  /** Grant-side options (data-key store, refresh policy, step-up cap). */
+  grantOptions?: Pick<CreateEngineOptions, 'dataKeys' | 'grants'>;
 }
 
 export interface EngineHarness {
@@ -88,6 +90,7 @@ export async function startEngine(options: EngineOptions): Promise<EngineHarness
     sealer: createSealer({ activeKey: options.encryptionKey ?? testKey() }),
     clock,
     ...(options.random ? { random: options.random } : {}),
+    ...options.grantOptions,
   });
   const harness: EngineHarness = {
     engine,
