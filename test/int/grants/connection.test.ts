@@ -125,7 +125,7 @@ test('a 403 insufficient_scope starts a step-up for the union of scopes, capped 
   t.is(oauthUrl.searchParams.get('scope'), 'mcp:tools mcp:write');
 
   const bound = await h.engine.bindBrowser({ userId: 'alice', serverName: 'files', correlationId: 'test' });
-  t.is(bound?.flowId, err.details!.flowId);
+  t.is(bound?.flowId, err.details!.flowId as string);
   const callback = await followAuthorization(oauthUrl.href, { redirectUri: redirectUriFor(h.publicUrl, 'files') });
   const stepped = await h.callback('files', callback, bound!.bindingSecret);
   t.true(stepped.ok, JSON.stringify({ stepped, callback }));
