@@ -3,3 +3,5 @@ export { loadProjectionFiles, DEFAULT_PROJECTIONS_DIR } from './loadProjections.
 export type { ProjectionSource } from './projectionRuntime.js';
 export type { ProjectionReader } from './reader.js';
 export { projectionQueries, type ProjectionQueriesOptions } from './queries.js';
+export { startExpiryWorker, startStaleClientWorker, type Worker, type ExpiryWorkerOptions, type StaleClientWorkerOptions } from './workers/index.js';
+export * from './projectionStates.js';

@@ -339,20 +339,24 @@ export function foldExpiry(events: Iterable<Ev>, s: ExpiryState = { open: {}, cl
   return s;
 }
 
-/** Every projection's state from one pass over the events (the bench's baseline). */
-export function foldAll(events: Iterable<Ev>) {
-  const flowStatus = new Map<string, FlowStatusState>();
-  const connections = new Map<string, ConnectionState>();
-  const clientHealth = emptyClientHealth();
-  const overview = emptyOverview();
-  const expiry: ExpiryState = { open: {}, closed: 0 };
-  for (const e of events) {
-    const one = [e];
-    foldFlowStatus(one, flowStatus);
-    foldConnections(one, connections);
-    foldClientHealth(one, clientHealth);
-    foldOverview(one, overview);
-    foldExpiry(one, expiry);
-  }
-  return { flowStatus, connections, clientHealth, overview, expiry };
+/** Every projection's state, fed one event at a time (the bench's baseline reads a subscription). */
+export function foldAllIncrementally() {
+  const states = {
+    flowStatus: new Map<string, FlowStatusState>(),
+    connections: new Map<string, ConnectionState>(),
+    clientHealth: emptyClientHealth(),
+    overview: emptyOverview(),
+    expiry: { open: {}, closed: 0 } as ExpiryState,
+  };
+  return {
+    states,
+    apply(e: Ev): void {
+      const one = [e];
+      foldFlowStatus(one, states.flowStatus);
+      foldConnections(one, states.connections);
+      foldClientHealth(one, states.clientHealth);
+      foldOverview(one, states.overview);
+      foldExpiry(one, states.expiry);
+    },
+  };
 }

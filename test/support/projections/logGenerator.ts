@@ -66,7 +66,10 @@ export class LogSimulator {
   readonly #users: number;
   readonly #servers: number;
   readonly #flows: Flow[] = [];
+  /** Candidates for "what happens next": open flows, closed ones pruned lazily. */
   readonly #open: Flow[] = [];
+  /** Oldest flow not known to be closed: the expiry worker works from there. */
+  #expireCursor = 0;
   readonly #current = new Map<string, Flow>();
   readonly #registrations = new Map<string, Registration>();
   #seq = 0;
@@ -96,20 +99,24 @@ export class LogSimulator {
   }
 
   #pickOpen(a: number): Flow | undefined {
-    // Mostly open flows (that is where things happen), sometimes any flow (late writes).
-    // Recent ones first: a user finishes what they just started.
-    const n = this.#open.length;
-    if (n > 0 && a % 10 !== 0) return this.#open[n - 1 - (a % Math.min(n, 8))];
+    // Mostly open flows (that is where things happen), recent ones first (a user finishes
+    // what they just started); sometimes any flow (late writes).
+    if (a % 10 !== 0) {
+      for (let tries = 0; tries < 4; tries++) {
+        const n = this.#open.length;
+        if (n === 0) break;
+        const i = n - 1 - (a % Math.min(n, 8));
+        const f = this.#open[i]!;
+        if (f.state === 'pending' || f.state === 'exchanging') return f;
+        this.#open[i] = this.#open[n - 1]!;
+        this.#open.pop();
+      }
+    }
     return this.#flows.length ? this.#flows[a % this.#flows.length] : undefined;
   }
 
   #close(f: Flow, state: Flow['state']): void {
     f.state = state;
-    const i = this.#open.indexOf(f);
-    if (i >= 0) {
-      this.#open[i] = this.#open[this.#open.length - 1]!;
-      this.#open.pop();
-    }
   }
 
   #registration(server: string): Registration {
@@ -294,7 +301,14 @@ export class LogSimulator {
   }
 
   #expire(a: number): void {
-    const f = this.#pickOpen(a);
+    // The worker expires the oldest overdue flow first; otherwise a recent one, if due.
+    while (this.#expireCursor < this.#flows.length) {
+      const oldest = this.#flows[this.#expireCursor]!;
+      if (oldest.state === 'pending' || oldest.state === 'exchanging') break;
+      this.#expireCursor++;
+    }
+    const oldest = this.#flows[this.#expireCursor];
+    const f = oldest && this.#now >= oldest.expiresAtMs ? oldest : this.#pickOpen(a);
     if (f?.state !== 'pending' && f?.state !== 'exchanging') return;
     if (this.#now < f.expiresAtMs) return;
     this.#append(f.stream, this.#event('FlowExpired', { expiresAt: new Date(f.expiresAtMs).toISOString() }));
