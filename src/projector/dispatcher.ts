@@ -125,6 +125,7 @@ const GUEST_SOURCE = `(function (def, now, load) {
     peek: peek,
     size: function () { return cache.size; },
     evict: function () { if (touched.size === 0) cache.clear(); },
+    drop: function () { cache.clear(); touched.clear(); },
     resultJob: resultJob,
     result: result
   };
@@ -139,6 +140,8 @@ export interface Dispatcher {
   size(): number;
   /** Drops cached states (all persisted) to bound memory; they reload from the store on demand. */
   evict(): void;
+  /** Forgets every cached and changed state (another process's commit is the truth now). */
+  drop(): void;
   resultJob: { input: string | undefined; output: string | undefined };
 }
 

@@ -112,7 +112,8 @@ export class ProjectionRuntime {
     this.reason = stored?.reason ?? null;
     this.#dirtyStatus = false;
     this.syncExpected();
-    this.#compile();
+    if (this.status === 'running' && this.#dispatcher) this.#dispatcher.drop();
+    else this.#compile();
   }
 
   #compile(): void {
