@@ -47,6 +47,8 @@ export interface EngineOptions {
   servers: Record<string, McpServerConfig>;
   store?: EventStore;
   dbPath?: string;
+  /** Any `openEventStore` connection string (e.g. the EventStoreDB test server's); wins over dbPath. */
+  eventStore?: string;
   publicUrl?: string;
   encryptionKey?: string;
   clock?: Clock;
@@ -76,11 +78,11 @@ export const testKey = (): string => randomBytes(32).toString('base64');
 export async function startEngine(options: EngineOptions): Promise<EngineHarness> {
   let tmp: string | undefined;
   let dbPath = options.dbPath;
-  if (!options.store && !dbPath) {
+  if (!options.store && !dbPath && !options.eventStore) {
     tmp = mkdtempSync(join(tmpdir(), 'flow-engine-'));
     dbPath = join(tmp, 'events.db');
   }
-  const store = options.store ?? (await openEventStore(`sqlite:${dbPath}`));
+  const store = options.store ?? (await openEventStore(options.eventStore ?? `sqlite:${dbPath}`));
   const clock = options.clock ?? systemClock;
   const publicUrl = options.publicUrl ?? 'http://localhost:3080';
   const engine = createEngine({

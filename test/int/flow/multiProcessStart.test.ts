@@ -1,31 +1,15 @@
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openEventStore } from '../../../src/store/openEventStore.js';
+import { spawnTsChild } from '../../support/childProcess.js';
 import { eventsOf, startPeers, testKey } from '../../support/engineHarness.js';
 
 const child = fileURLToPath(new URL('../../support/flowStartChild.ts', import.meta.url));
 
-function run(args: string[]) {
-  const p = spawn(process.execPath, ['--import', 'tsx', child, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines: string[] = [];
-  let buf = '';
-  const waiters: Array<() => void> = [];
-  p.stdout.on('data', (d: Buffer) => {
-    buf += d.toString();
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) { lines.push(buf.slice(0, i)); buf = buf.slice(i + 1); waiters.splice(0).forEach((w) => w()); }
-  });
-  const next = async (): Promise<string> => {
-    while (!lines.length) await new Promise<void>((r) => waiters.push(r));
-    return lines.shift()!;
-  };
-  const exited = new Promise<number>((r) => p.on('exit', (code) => r(code ?? -1)));
-  return { p, next, exited };
-}
+const run = (args: string[]) => spawnTsChild(child, args);
 
 test('20 concurrent starts across 4 processes give one flow id and one registration', async (t) => {
   const peers = await startPeers('oidc');
