@@ -18,10 +18,10 @@ import { ChangeWatcher } from './changeWatcher.js';
 import { schemaVersion } from './migrations.js';
 import { openDatabase } from './openDatabase.js';
 import { prepareBatch } from './prepareBatch.js';
-import { readPages } from './readPages.js';
+import { PagedReader } from './pagedReader.js';
 import { DEFAULT_POLL_INTERVAL_MS, MEMORY_PATH, type SqliteStoreOptions } from './sqliteOptions.js';
 import { SqliteSubscription, type SubscriptionSource } from './sqliteSubscription.js';
-import { prepareStatements, type EventRow, type Statements } from './statements.js';
+import { prepareStatements, type Statements } from './statements.js';
 import { compileFilter } from './subscriptionFilter.js';
 import { toPosition } from './toRecordedEvent.js';
 import { normaliseMaxCount, validateExpectedRevision, validateStreamName } from './validateInput.js';
@@ -96,47 +96,46 @@ export class SqliteEventStore implements EventStore {
   }
 
   readStream<E extends RecordedEvent = RecordedEvent>(streamId: string, options: ReadStreamOptions = {}): AsyncIterable<E> {
-    return this.#readStream(streamId, options) as AsyncIterable<E>;
-  }
-
-  async *#readStream(streamId: string, options: ReadStreamOptions): AsyncGenerator<RecordedEvent> {
-    this.#open();
-    validateStreamName(streamId);
-    const backwards = options.direction === 'backwards';
-    const from = options.fromRevision ?? (backwards ? 'end' : 'start');
-    const maxCount = normaliseMaxCount(options.maxCount);
-    let cursor = from === 'start' ? 0 : from === 'end' ? TOP : revisionNumber(from);
-    const readPage = (limit: number): EventRow[] => {
-      const st = this.#open();
-      const rows = (backwards ? st.streamBackwards : st.streamForwards).all(streamId, cursor, limit);
-      if (rows.length > 0) cursor = rows[rows.length - 1]!.revision + (backwards ? -1 : 1);
-      return rows;
-    };
-    const onEmpty = (): void => {
-      if (this.#open().streamHead.get(streamId) === undefined) throw new StreamNotFoundError(streamId);
-    };
-    yield* readPages(maxCount, readPage, onEmpty);
-  }
-
-  readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
-    return this.#readAll(options);
+    return new PagedReader(() => {
+      this.#open();
+      validateStreamName(streamId);
+      const backwards = options.direction === 'backwards';
+      const from = options.fromRevision ?? (backwards ? 'end' : 'start');
+      let cursor = from === 'start' ? 0 : from === 'end' ? TOP : revisionNumber(from);
+      return {
+        maxCount: normaliseMaxCount(options.maxCount),
+        readPage: (limit) => {
+          const st = this.#open();
+          const rows = (backwards ? st.streamBackwards : st.streamForwards).all(streamId, cursor, limit);
+          if (rows.length > 0) cursor = rows[rows.length - 1]!.revision + (backwards ? -1 : 1);
+          return rows;
+        },
+        onEmpty: () => {
+          if (this.#open().streamHead.get(streamId) === undefined) throw new StreamNotFoundError(streamId);
+        },
+      };
+    }) as AsyncIterable<RecordedEvent> as AsyncIterable<E>;
   }
 
   /** Forwards from a position is inclusive, backwards exclusive, as on EventStoreDB's `$all`. */
-  async *#readAll(options: ReadAllOptions): AsyncGenerator<RecordedEvent> {
-    this.#open();
-    const backwards = options.direction === 'backwards';
-    const from = options.fromPosition ?? (backwards ? 'end' : 'start');
-    const maxCount = normaliseMaxCount(options.maxCount);
-    let cursor = from === 'start' ? 0 : from === 'end' ? TOP : positionNumber(from);
-    if (from === 'end' && !backwards) return;
-    const readPage = (limit: number): EventRow[] => {
-      const st = this.#open();
-      const rows = (backwards ? st.allBackwards : st.allForwards).all(cursor, limit);
-      if (rows.length > 0) cursor = rows[rows.length - 1]!.position + (backwards ? 0 : 1);
-      return rows;
-    };
-    yield* readPages(maxCount, readPage);
+  readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
+    return new PagedReader(() => {
+      this.#open();
+      const backwards = options.direction === 'backwards';
+      const from = options.fromPosition ?? (backwards ? 'end' : 'start');
+      const maxCount = normaliseMaxCount(options.maxCount);
+      if (from === 'end' && !backwards) return undefined;
+      let cursor = from === 'start' ? 0 : from === 'end' ? TOP : positionNumber(from);
+      return {
+        maxCount,
+        readPage: (limit) => {
+          const st = this.#open();
+          const rows = (backwards ? st.allBackwards : st.allForwards).all(cursor, limit);
+          if (rows.length > 0) cursor = rows[rows.length - 1]!.position + (backwards ? 0 : 1);
+          return rows;
+        },
+      };
+    });
   }
 
   /**
