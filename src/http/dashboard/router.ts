@@ -1,0 +1,48 @@
+import { randomBytes } from 'node:crypto';
+import { Router } from '@koa/router';
+import type { Context, Middleware } from 'koa';
+import { DASHBOARD_BODY, DASHBOARD_SCRIPT, DASHBOARD_STYLE } from './page.js';
+import { clientsSummary, dashboardSummary, flowsSummary, projectionsSummary, type DashboardSource } from './summary.js';
+
+export interface DashboardRouterOptions {
+  /** The embedded projector, or any projection reader (lag then shows as unavailable). */
+  projector: DashboardSource;
+  /** Admin check run before every dashboard route (the HTTP layer supplies it). */
+  authorize?: Middleware;
+}
+
+function sendJson(ctx: Context, body: unknown): void {
+  ctx.set('Cache-Control', 'no-store');
+  ctx.type = 'application/json';
+  ctx.body = JSON.stringify(body);
+}
+
+/**
+ * The operators' dashboard: `GET /dashboard` (the page) and `GET /dashboard/api/summary |
+ * flows | clients | projections` (JSON read from projection state). Mount it with
+ * `app.use(router.routes())`; pass `authorize` to guard every route.
+ */
+export function createDashboardRouter(options: DashboardRouterOptions): Router {
+  const router = new Router();
+  const source = options.projector;
+  const guard: Middleware = options.authorize ?? ((_ctx, next) => next());
+  router.get('/dashboard', guard, (ctx) => {
+    const nonce = randomBytes(16).toString('base64');
+    ctx.set('Content-Security-Policy', [
+      "default-src 'none'", `style-src 'nonce-${nonce}'`, `script-src 'nonce-${nonce}'`, "connect-src 'self'",
+      "img-src 'none'", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
+    ].join('; '));
+    ctx.set('Cache-Control', 'no-store');
+    ctx.set('Referrer-Policy', 'no-referrer');
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.body = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Flow engine dashboard</title><style nonce="${nonce}">${DASHBOARD_STYLE}</style></head>
+<body>${DASHBOARD_BODY}<script nonce="${nonce}">${DASHBOARD_SCRIPT}</script></body></html>`;
+  });
+  router.get('/dashboard/api/summary', guard, async (ctx) => sendJson(ctx, await dashboardSummary(source)));
+  router.get('/dashboard/api/flows', guard, async (ctx) => sendJson(ctx, await flowsSummary(source)));
+  router.get('/dashboard/api/clients', guard, async (ctx) => sendJson(ctx, await clientsSummary(source)));
+  router.get('/dashboard/api/projections', guard, async (ctx) => sendJson(ctx, await projectionsSummary(source)));
+  return router;
+}
