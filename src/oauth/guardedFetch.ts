@@ -75,7 +75,8 @@ export function createGuardedFetch(options: GuardedFetchOptions = {}): FetchLike
       () =>
         deadline.abort(
           new EngineError(ErrorCode.UPSTREAM_TIMEOUT, `request to ${quote(url.host)} timed out after ${timeoutMs} ms`, {
-            details: { host: url.host, timeoutMs },
+            // The path only: a query string may carry values that are not ours to log.
+            details: { host: url.host, path: url.pathname, method, timeoutMs },
           }),
         ),
       timeoutMs,

@@ -79,13 +79,24 @@ export async function resolveClient(input: RegisterInput, deps: ResolveClientDep
   } as OAuthClientMetadata;
 
   const observed = observingFetch(deps.fetch);
+  // The SDK's response schema strips fields it does not model (application_type, ...); the
+  // audit copy keeps the AS's full answer.
+  let raw: Record<string, unknown> | undefined;
+  const capturing: FetchLike = async (url, init) => {
+    const res = await observed.fetch(url, init);
+    if (res.ok) {
+      const body: unknown = await res.clone().json().catch(() => undefined);
+      if (body && typeof body === 'object' && !Array.isArray(body)) raw = body as Record<string, unknown>;
+    }
+    return res;
+  };
   let registered;
   try {
     registered = await registerClient(discovery.issuer, {
       metadata: discovery.metadata as AuthorizationServerMetadata,
       clientMetadata,
       ...(input.scope ? { scope: input.scope } : {}),
-      fetchFn: observed.fetch,
+      fetchFn: capturing,
     });
   } catch (err) {
     throw toEngineError(ErrorCode.REGISTRATION_FAILED, `client registration at ${quote(discovery.issuer)}`, err, observed.lastFailure(), {
@@ -94,7 +105,7 @@ export async function resolveClient(input: RegisterInput, deps: ResolveClientDep
   }
 
   const registrationResponse: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(registered)) {
+  for (const [key, value] of Object.entries({ ...raw, ...registered })) {
     if (!SECRET_FIELDS.has(key)) registrationResponse[key] = value;
   }
   return {

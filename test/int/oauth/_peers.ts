@@ -1,6 +1,8 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Clock } from '../../../src/clock.js';
-import { createOAuthDriver } from '../../../src/oauth/index.js';
-import type { McpServerConfig, OAuthDriver } from '../../../src/oauth/index.js';
+import { createGuardedFetch, createOAuthDriver } from '../../../src/oauth/index.js';
+import type { ClientIdentity, DiscoveryResult, McpServerConfig, OAuthDriver } from '../../../src/oauth/index.js';
 import { startMcpServer, type McpServerHandle } from '../../support/mcpServer.js';
 import { startOidcProvider, type OidcProviderHandle, type OidcProviderOptions } from '../../support/oidcProvider.js';
 import { startSdkAuthServer, type SdkAuthServerHandle } from '../../support/sdkAuthServer.js';
@@ -10,8 +12,14 @@ export const LOOPBACK = ['127.0.0.1', 'localhost'];
 
 export const fixedClock = (ms = Date.UTC(2026, 0, 1)): Clock => ({ now: () => new Date(ms) });
 
+/**
+ * The driver under test with the real guarded fetch. Its deadline is raised from 10 s: on a
+ * loaded machine, providers starting synchronously in concurrent tests of one worker can stall
+ * the event loop long enough for a timer to fire before an answer that already arrived.
+ * The 10 s default itself is covered by the guardedFetch tests.
+ */
 export function driverFor(clock: Clock = fixedClock()): OAuthDriver {
-  return createOAuthDriver({ allowedDomains: LOOPBACK, clock });
+  return createOAuthDriver({ allowedDomains: LOOPBACK, clock, fetch: createGuardedFetch({ allowedDomains: LOOPBACK, timeoutMs: 60_000 }) });
 }
 
 export async function oidcPeers(
@@ -31,3 +39,19 @@ export async function sdkPeers(): Promise<{ mcp: McpServerHandle; as: SdkAuthSer
 }
 
 export const REDIRECT_URI = 'http://localhost:3080/api/mcp/test/oauth/callback';
+
+/** DCR (or config client) for the test redirect URI, with the discovered scope. */
+export function registerWith(driver: OAuthDriver, discovery: DiscoveryResult, server: McpServerConfig): Promise<ClientIdentity> {
+  return driver.resolveClient({ discovery, redirectUri: REDIRECT_URI, clientName: 'flow engine', scope: discovery.scope, server });
+}
+
+/** Lists the MCP server's tools with the SDK client, sending the token as a bearer header. */
+export async function listTools(url: string, accessToken: string): Promise<string[]> {
+  const client = new Client({ name: 'test', version: '1.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${accessToken}` } } }));
+  try {
+    return (await client.listTools()).tools.map((t) => t.name).sort();
+  } finally {
+    await client.close();
+  }
+}

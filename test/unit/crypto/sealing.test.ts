@@ -1,0 +1,109 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { isEngineError } from '../../../src/errors.js';
+import {
+  createKeyRing,
+  createMemoryDataKeyStore,
+  isSealed,
+  loadOrCreateDevKey,
+  open,
+  openWithDataKey,
+  seal,
+  sealWithDataKey,
+  shredDataKey,
+} from '../../../src/crypto/index.js';
+
+const key = (): string => randomBytes(32).toString('base64');
+const AAD = 'flow-1:codeVerifier';
+
+test('a sealed value opens to the plaintext in the same context', (t) => {
+  const ring = createKeyRing({ activeKey: key() });
+  const env = seal(ring, 'verifier-ü-🔑', AAD);
+  t.true(isSealed(env));
+  t.is(env.v, 1);
+  t.is(env.kid, ring.active.kid);
+  t.false(JSON.stringify(env).includes('verifier'));
+  t.is(open(ring, env, AAD), 'verifier-ü-🔑');
+});
+
+test('two seals of the same plaintext differ (fresh IV)', (t) => {
+  const ring = createKeyRing({ activeKey: key() });
+  const a = seal(ring, 'x', AAD);
+  const b = seal(ring, 'x', AAD);
+  t.not(a.iv, b.iv);
+  t.not(a.ct, b.ct);
+});
+
+test('an envelope moved to another stream or field does not open', (t) => {
+  const ring = createKeyRing({ activeKey: key() });
+  const env = seal(ring, 'secret', AAD);
+  t.true(isEngineError(t.throws(() => open(ring, env, 'flow-2:codeVerifier')), 'decryption_failed'));
+  t.true(isEngineError(t.throws(() => open(ring, env, 'flow-1:refreshToken')), 'decryption_failed'));
+});
+
+test('a tampered ciphertext, tag or iv does not open', (t) => {
+  const ring = createKeyRing({ activeKey: key() });
+  const env = seal(ring, 'secret value', AAD);
+  const flip = (b64: string): string => {
+    const buf = Buffer.from(b64, 'base64url');
+    buf[0]! ^= 1;
+    return buf.toString('base64url');
+  };
+  for (const field of ['ct', 'tag', 'iv'] as const) {
+    t.true(isEngineError(t.throws(() => open(ring, { ...env, [field]: flip(env[field]) }, AAD)), 'decryption_failed'), field);
+  }
+});
+
+test('an envelope from an unknown key is refused as key_unknown', (t) => {
+  const env = seal(createKeyRing({ activeKey: key() }), 'secret', AAD);
+  t.true(isEngineError(t.throws(() => open(createKeyRing({ activeKey: key() }), env, AAD)), 'key_unknown'));
+});
+
+test('after rotation old envelopes still open and new ones use the new key', (t) => {
+  const oldKey = key();
+  const before = seal(createKeyRing({ activeKey: oldKey }), 'old secret', AAD);
+  const rotated = createKeyRing({ activeKey: key(), previousKeys: [oldKey] });
+  t.is(open(rotated, before, AAD), 'old secret');
+  const after = seal(rotated, 'new secret', AAD);
+  t.not(after.kid, before.kid);
+  t.true(isEngineError(t.throws(() => open(createKeyRing({ activeKey: oldKey }), after, AAD)), 'key_unknown'));
+});
+
+test('a key that is not 32 bytes is a configuration error', (t) => {
+  t.true(isEngineError(t.throws(() => createKeyRing({ activeKey: randomBytes(16).toString('base64') })), 'config_invalid'));
+});
+
+test('isSealed recognises envelopes only', (t) => {
+  t.false(isSealed('plain'));
+  t.false(isSealed({ v: 2, kid: 'k', iv: '', ct: '', tag: '' }));
+  t.false(isSealed(null));
+});
+
+test('values sealed with a destroyed data key are unrecoverable (key_shredded)', async (t) => {
+  const ring = createKeyRing({ activeKey: key() });
+  const store = createMemoryDataKeyStore();
+  const env = await sealWithDataKey(ring, store, 'grant-u1', 'refresh-token', 'grant-u1:refreshToken');
+  t.is(env.dk, 'grant-u1');
+  t.is(await openWithDataKey(ring, store, env, 'grant-u1:refreshToken'), 'refresh-token');
+  t.true(isEngineError(t.throws(() => open(ring, env, 'grant-u1:refreshToken')), 'decryption_failed'), 'the ring key alone does not open it');
+  t.true(await shredDataKey(store, 'grant-u1'));
+  const err = await t.throwsAsync(openWithDataKey(ring, store, env, 'grant-u1:refreshToken'));
+  t.true(isEngineError(err, 'key_shredded'));
+  t.true(isEngineError(await t.throwsAsync(sealWithDataKey(ring, store, 'grant-u1', 'again', 'x')), 'key_shredded'));
+});
+
+test('the dev key file is created once with mode 0600 and reused', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'devkey-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const [a, b] = await Promise.all([loadOrCreateDevKey(dir), loadOrCreateDevKey(dir)]);
+  t.is(a.key, b.key, 'concurrent starts agree on one key');
+  t.is([a.created, b.created].filter(Boolean).length, 1);
+  t.is((await stat(a.path)).mode & 0o777, 0o600);
+  const again = await loadOrCreateDevKey(dir);
+  t.false(again.created);
+  t.is(again.key, a.key);
+  t.is(open(createKeyRing({ activeKey: again.key }), seal(createKeyRing({ activeKey: a.key }), 's', AAD), AAD), 's');
+});
