@@ -4,9 +4,8 @@ import { newEvent, type CommandContext } from '../flow/newEvent.js';
 import { grantStream } from '../flow/streams.js';
 import { isWrongExpectedVersion } from '../store/errors.js';
 import type { GrantEventData } from './events.js';
-import { grantClient } from './grantClient.js';
+import { openGrant } from './grantClient.js';
 import type { GrantState } from './fold.js';
-import { openTokens } from './recordTokens.js';
 
 type RevocationResult = GrantEventData<'GrantRevoked'>['revokedAtAs']['access'];
 
@@ -62,15 +61,9 @@ async function shredAll(deps: FlowDeps, keys: string[]): Promise<string[]> {
 }
 
 async function revokeAtAs(deps: FlowDeps, state: GrantState, userId: string, serverName: string): Promise<{ access: RevocationResult; refresh: RevocationResult }> {
-  let tokens;
-  let client;
-  try {
-    tokens = await openTokens(deps, state.tokens!, userId, serverName);
-    client = await grantClient(deps, state.flowId!);
-  } catch (err) {
-    deps.logger.warn({ serverName, err: err instanceof Error ? err.message : String(err) }, 'grant tokens unreadable: nothing to revoke at the AS');
-    return { access: 'failed', refresh: 'failed' };
-  }
+  const opened = await openGrant(deps, state, userId, serverName, 'revocation');
+  if (!opened) return { access: 'failed', refresh: 'failed' };
+  const { tokens, client } = opened;
   const one = async (token: string | undefined, hint: 'access_token' | 'refresh_token'): Promise<RevocationResult> => {
     if (!token) return 'absent';
     try {

@@ -4,6 +4,8 @@ import type { FlowDeps } from '../flow/deps.js';
 import type { FlowEventData } from '../flow/events.js';
 import { flowStream } from '../flow/streams.js';
 import type { ClientIdentity, DiscoveryResult, McpServerConfig } from '../oauth/types.js';
+import type { GrantState } from './fold.js';
+import { openTokens, type StoredTokens } from './recordTokens.js';
 
 /** What a token call for an existing grant needs: the AS, the client, the MCP server. */
 export interface GrantClient {
@@ -54,4 +56,17 @@ export async function grantClient(deps: FlowDeps, flowId: string): Promise<Grant
   };
   const server = (await deps.resolveServer(initiated.serverName, initiated.userId)) ?? { url: initiated.serverUrl };
   return { discovery, client, server, requestedScope: initiated.scope };
+}
+
+/**
+ * The grant's opened token set with its AS and client, or null (logged) when either cannot be
+ * read: a shredded data key, a missing flow. Callers treat null as "nothing usable left".
+ */
+export async function openGrant(deps: FlowDeps, state: GrantState, userId: string, serverName: string, purpose: string): Promise<{ tokens: StoredTokens; client: GrantClient } | null> {
+  try {
+    return { tokens: await openTokens(deps, state.tokens!, userId, serverName), client: await grantClient(deps, state.flowId!) };
+  } catch (err) {
+    deps.logger.warn({ serverName, purpose, err: err instanceof Error ? err.message : String(err) }, 'grant unreadable');
+    return null;
+  }
 }

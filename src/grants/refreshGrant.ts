@@ -6,9 +6,9 @@ import { grantStream } from '../flow/streams.js';
 import type { TokenSet } from '../oauth/types.js';
 import { isWrongExpectedVersion } from '../store/errors.js';
 import { classifyRefreshFailure, reauthorizationRequired, refreshUnavailable, type RefreshFailureClass } from './grantErrors.js';
-import { grantClient } from './grantClient.js';
+import { openGrant } from './grantClient.js';
 import { foldGrant, type GrantState } from './fold.js';
-import { newDataKeyId, openTokens, sealTokens } from './recordTokens.js';
+import { newDataKeyId, sealTokens } from './recordTokens.js';
 
 export interface RefreshPolicy {
   /** How long a `RefreshStarted` claim holds before another replica may take it over. */
@@ -88,15 +88,9 @@ export async function performRefresh(
     throw failure.retryable ? refreshUnavailable(serverName, failure) : reauthorizationRequired(serverName, failure.reason, failure.oauthError ? { oauthError: failure.oauthError } : {});
   };
 
-  let current;
-  let client;
-  try {
-    current = await openTokens(deps, state.tokens!, userId, serverName);
-    client = await grantClient(deps, state.flowId!);
-  } catch (err) {
-    deps.logger.warn({ serverName, err: err instanceof Error ? err.message : String(err) }, 'grant cannot be refreshed');
-    return fail({ reason: 'grant_unreadable', retryable: false, clientRejected: false });
-  }
+  const opened = await openGrant(deps, state, userId, serverName, 'refresh');
+  if (!opened) return fail({ reason: 'grant_unreadable', retryable: false, clientRejected: false });
+  const { tokens: current, client } = opened;
   if (!current.refreshToken) return fail({ reason: 'no_refresh_token', retryable: false, clientRejected: false });
 
   let tokens: TokenSet | undefined;
