@@ -179,7 +179,9 @@ export function startProjector(options: StartProjectorOptions): Projector {
         deepFreeze(e.data);
         deepFreeze(e.metadata);
       }
-      for (const r of runtimes.values()) r.apply(batch);
+      let retry = false;
+      for (const r of runtimes.values()) if (r.apply(batch) === 'retry') retry = true;
+      if (retry) restart();
     }
     commit();
     settle();
