@@ -1,4 +1,4 @@
-import { createPublicKey, generateKeyPairSync, verify as verifySignature, type JsonWebKey } from 'node:crypto';
+import { createPublicKey, generateKeyPair, verify as verifySignature, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
@@ -75,6 +75,19 @@ export interface OidcProviderHandle {
   stop(): Promise<void>;
 }
 
+let sharedKey: Promise<KeyObject> | undefined;
+/**
+ * One RSA signing key per process, generated off the event loop: a synchronous 2048-bit key
+ * generation stalls every other request in the process for tens of milliseconds (seconds on a
+ * loaded machine), which made concurrent tests time out.
+ */
+function signingKey(): Promise<KeyObject> {
+  sharedKey ??= new Promise((resolve, reject) =>
+    generateKeyPair('rsa', { modulusLength: 2048 }, (err, _pub, priv) => (err ? reject(err) : resolve(priv))),
+  );
+  return sharedKey;
+}
+
 /**
  * Starts oidc-provider 9 on 127.0.0.1 (random port) configured as an MCP authorization server:
  * open DCR, PKCE required (S256), resource indicators with JWT access tokens whose `aud` is the
@@ -93,7 +106,7 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<O
   const rotate = options.rotateRefreshTokens ?? true;
   const mode: InteractionMode = options.interactions ?? 'auto';
 
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const privateKey = await signingKey();
   const signingJwk = { ...privateKey.export({ format: 'jwk' }), kid: 'test-rs256', use: 'sig', alg: 'RS256' };
   const publicJwk: JsonWebKey = { kty: signingJwk.kty, n: signingJwk.n, e: signingJwk.e };
 

@@ -1,6 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Readable } from 'node:stream';
@@ -54,6 +54,13 @@ const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
  * @see https://modelcontextprotocol.io/docs/tutorials/security/security_best_practices
  */
 export function createGuardedFetch(options: GuardedFetchOptions = {}): FetchLike {
+  // Keep-alive pools, one per fetch instance. Sockets are still only ever created through
+  // the checking `lookup`, and a pool hands a socket back only for the same host:port it was
+  // checked for, so reuse keeps the pinning while saving a TCP (and TLS) handshake per request.
+  const agents: Agents = {
+    http: new HttpAgent({ keepAlive: true, maxSockets: 64, timeout: 30_000 }),
+    https: new HttpsAgent({ keepAlive: true, maxSockets: 64, timeout: 30_000 }),
+  };
   const allowed = options.allowedDomains ?? [];
   const timeoutMs = options.timeoutMs ?? 10_000;
   const maxBytes = options.maxResponseBytes ?? 1024 * 1024;
@@ -88,7 +95,7 @@ export function createGuardedFetch(options: GuardedFetchOptions = {}): FetchLike
 
     try {
       for (let hop = 0; ; hop++) {
-        const response = await requestOnce(url, method, headers, body, deadline.signal, allowed, maxBytes);
+        const response = await requestOnce(url, method, headers, body, deadline.signal, allowed, maxBytes, agents);
         if (!REDIRECT_STATUSES.has(response.status) || redirectMode === 'manual') return response;
         const location = response.headers.get('location');
         if (location === null) return response;
@@ -153,6 +160,11 @@ function checkUrl(url: URL, allowed: readonly string[]): { isAllowed: boolean } 
   return { isAllowed };
 }
 
+interface Agents {
+  http: HttpAgent;
+  https: HttpsAgent;
+}
+
 type LookupCallback = (err: Error | null, address: string | LookupAddress[], family?: number) => void;
 
 /**
@@ -196,6 +208,7 @@ function requestOnce(
   signal: AbortSignal,
   allowed: readonly string[],
   maxBytes: number,
+  agents: Agents,
 ): Promise<Response> {
   const { isAllowed } = checkUrl(url, allowed);
   return new Promise<Response>((resolve, reject) => {
@@ -204,9 +217,9 @@ function requestOnce(
     headers.forEach((value, key) => (outHeaders[key] = value));
     outHeaders['accept-encoding'] ??= 'gzip, deflate, br';
     if (body !== undefined) outHeaders['content-length'] = String(body.length);
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    // agent: false: a fresh socket per request so every connection goes through the lookup check.
-    const req = send(url, { method, headers: outHeaders, agent: false, lookup: guardedLookup(url, isAllowed) as never });
+    const https = url.protocol === 'https:';
+    const send = https ? httpsRequest : httpRequest;
+    const req = send(url, { method, headers: outHeaders, agent: https ? agents.https : agents.http, lookup: guardedLookup(url, isAllowed) as never });
     const onAbort = (): void => {
       req.destroy(signal.reason as Error);
     };
