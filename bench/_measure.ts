@@ -1,26 +1,63 @@
-/** Shared helpers for bench modules: median-of-runs timing and a plain-text table. */
+/** Shared helpers for bench modules: timing with wall and CPU clocks, medians, a text table. */
+
+/** What one timed run did: items processed, wall seconds and (optionally) CPU seconds of its timed part. */
+export interface Run {
+  items: number;
+  seconds: number;
+  cpuSeconds?: number;
+}
+
+export type Once = () => Promise<Run>;
 
 export interface Measured {
-  /** Items per second, median of the measured runs. */
+  /** Items per wall-clock second, median of the measured runs. */
   perSecond: number;
+  /** Wall-clock rate of each measured run, in run order. */
   runs: number[];
+  /**
+   * Items per CPU second of this process, median: steadier than wall time on a busy machine.
+   * NaN when the runs did not report CPU time.
+   */
+  perCpuSecond: number;
 }
 
-/**
- * Runs `once` `warmUp + runs` times and keeps the median rate of the measured runs: single runs
- * move by ±25% on shared VMs (perf-anchors.md), medians much less. `once` returns how many items
- * it processed and the seconds its timed part took, so set-up stays outside the timing.
- */
+function cpuNow(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+}
+
+/** Starts both clocks; call the result to read what the timed part took. */
+export function stopwatch(): () => { seconds: number; cpuSeconds: number } {
+  const wall = process.hrtime.bigint();
+  const cpu = cpuNow();
+  return () => ({ seconds: Number(process.hrtime.bigint() - wall) / 1e9, cpuSeconds: cpuNow() - cpu });
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+function summarise(runs: Run[]): Measured {
+  const rates = runs.map((r) => r.items / r.seconds);
+  return {
+    perSecond: median(rates),
+    runs: rates,
+    perCpuSecond: runs.every((r) => r.cpuSeconds !== undefined)
+      ? median(runs.map((r) => r.items / Math.max(r.cpuSeconds!, 1e-6)))
+      : Number.NaN,
+  };
+}
+
+/** Median of `runs` runs after `warmUp` discarded ones (single runs move by ±25%, perf-anchors.md). */
 export async function measure(once: Once, runs = 3, warmUp = 1): Promise<Measured> {
-  const rates: number[] = [];
+  const kept: Run[] = [];
   for (let i = 0; i < warmUp + runs; i++) {
-    const { items, seconds } = await once();
-    if (i >= warmUp) rates.push(items / seconds);
+    const run = await once();
+    if (i >= warmUp) kept.push(run);
   }
-  return median(rates);
+  return summarise(kept);
 }
-
-export type Once = () => Promise<{ items: number; seconds: number }>;
 
 /**
  * Measures two contenders in alternation (a, b, a, b, …): on a shared machine the load drifts
@@ -28,19 +65,14 @@ export type Once = () => Promise<{ items: number; seconds: number }>;
  * honest even when the absolute figures move.
  */
 export async function measurePair(a: Once, b: Once, runs = 3, warmUp = 1): Promise<[Measured, Measured]> {
-  const rates: [number[], number[]] = [[], []];
+  const kept: [Run[], Run[]] = [[], []];
   for (let i = 0; i < warmUp + runs; i++) {
     for (const [side, once] of [a, b].entries()) {
-      const { items, seconds } = await once();
-      if (i >= warmUp) rates[side]!.push(items / seconds);
+      const run = await once();
+      if (i >= warmUp) kept[side]!.push(run);
     }
   }
-  return [median(rates[0]), median(rates[1])];
-}
-
-function median(rates: number[]): Measured {
-  const sorted = [...rates].sort((x, y) => x - y);
-  return { perSecond: sorted[Math.floor(sorted.length / 2)]!, runs: rates };
+  return [summarise(kept[0]), summarise(kept[1])];
 }
 
 /** Seconds taken by `fn`. */
@@ -56,20 +88,17 @@ export function elapsedSince(start: bigint): number {
 
 /**
  * Runs `step(i)` up to `max` times or until `budgetSeconds` have passed (checked every 16
- * steps), so a slow disk cannot stretch a run; returns the steps done and the time they took.
+ * steps), so a slow disk cannot stretch a run. Synchronous steps (a raw baseline) pay no await.
  */
-export async function boundedLoop(
-  max: number,
-  budgetSeconds: number,
-  step: (i: number) => unknown,
-): Promise<{ items: number; seconds: number }> {
+export async function boundedLoop(max: number, budgetSeconds: number, step: (i: number) => unknown): Promise<Run> {
+  const stop = stopwatch();
   const start = process.hrtime.bigint();
   let i = 0;
   while (i < max && ((i & 15) !== 0 || elapsedSince(start) < budgetSeconds)) {
     const pending = step(i++);
-    if (pending instanceof Promise) await pending; // sync steps (the raw baseline) pay no await
+    if (pending instanceof Promise) await pending;
   }
-  return { items: i, seconds: elapsedSince(start) };
+  return { items: i, ...stop() };
 }
 
 export function formatRate(n: number): string {
