@@ -97,6 +97,8 @@ export function createMcpConnectionService(deps: FlowDeps, tokens: TokenService,
         return await connected.session.client.callTool({ name, arguments: args }, undefined, { timeout: MCP_TIMEOUT_MS });
       } catch (err) {
         refusal = connected.refusal();
+        // A refused token (revoked on another replica, say) must not stay cached here.
+        if (refusal?.status === 401) tokens.invalidate(userId, serverName);
         if (refusal?.status !== 403 || refusal.error !== 'insufficient_scope') throw mcpFailure(serverName, new McpRequestError(refusal, err));
       } finally {
         await connected.session.close().catch(() => undefined);

@@ -1,6 +1,8 @@
 import test from 'ava';
 import { EngineError, ErrorCode } from '../../../src/errors.js';
 import { createOAuthDriver } from '../../../src/oauth/index.js';
+import { newEvent } from '../../../src/flow/newEvent.js';
+import { grantStream } from '../../../src/flow/streams.js';
 import type { OidcProviderHandle } from '../../support/oidcProvider.js';
 import { eventsOf, LOOPBACK, startEngine, startPeers } from '../../support/engineHarness.js';
 import { currentTokens, grantEventTypes, movableClock, recordingDriver, revokeAtAs } from '../../support/grantHelpers.js';
@@ -105,4 +107,16 @@ test('no grant means re-authorization required, with the way to start it', async
   const err = await t.throwsAsync(h.engine.getAccessToken('bob', 'files'), { instanceOf: EngineError });
   t.is(err.code, ErrorCode.REAUTHORIZATION_REQUIRED);
   t.deepEqual(err.details, { serverName: 'files', reinitialize: '/api/mcp/files/reinitialize', reason: 'no_grant' });
+});
+
+test('a claim whose claimant died is taken over once it expires', async (t) => {
+  const { h, clock, refreshes } = await setup(t);
+  clock.advance(HOUR);
+  const now = clock.now();
+  // Another replica claimed the refresh and vanished: its claim ran out 1 s ago.
+  await h.store.appendToStream(grantStream('alice', 'files'), newEvent('RefreshStarted', { refreshId: 'dead-replica', claimExpiresAt: new Date(now.getTime() - 1_000).toISOString() }, { now, correlationId: 'test', actor: 'system' }));
+  const token = await h.engine.getAccessToken('alice', 'files');
+  t.is(token, (await currentTokens(h.engine, 'alice', 'files')).accessToken);
+  t.is(refreshes(), 1);
+  t.deepEqual(await grantEventTypes(h.store, 'alice', 'files'), ['TokensIssued', 'RefreshStarted', 'RefreshStarted', 'TokensRefreshed']);
 });
