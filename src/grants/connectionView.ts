@@ -16,6 +16,7 @@ export interface GrantConnectionView {
   error?: string;
 }
 
+/** Reads the grant and `mcpconn` streams of (user, server) for `Queries.connectionStatus`. */
 export async function grantConnectionView(deps: FlowDeps, userId: string, serverName: string): Promise<GrantConnectionView> {
   const grant = foldGrant(await readDomainEvents(deps.store, grantStream(userId, serverName)));
   if (grant.status === 'unusable') return { hasGrant: false, error: ErrorCode.REAUTHORIZATION_REQUIRED };

@@ -40,6 +40,7 @@ export interface GrantState {
   dataKeys: string[];
 }
 
+/** The state before any grant event. */
 export const emptyGrant: GrantState = {
   status: 'none',
   revision: null,
@@ -72,6 +73,10 @@ export function foldGrant(events: readonly DomainEvent[]): GrantState {
   return s;
 }
 
+/**
+ * One step of the fold. A refresh outcome counts only for the open claim it names, so an
+ * outcome that lost its slot (or a stale one) can never replace newer tokens.
+ */
 export function evolveGrant(s: GrantState, e: DomainEvent): GrantState {
   const next = ((): GrantState => {
     switch (e.type) {
@@ -141,6 +146,7 @@ export interface McpConnectionState {
   stepUps: Record<string, number[]>;
 }
 
+/** Pure fold of `mcpconn-<userKey>`; the latest verification outcome wins. */
 export function foldMcpConnection(events: readonly DomainEvent[]): McpConnectionState {
   let s: McpConnectionState = { revision: null, tools: null, failure: null, stepUps: {} };
   for (const e of events) {

@@ -12,12 +12,14 @@ export interface HttpRefusal {
   resourceMetadataUrl?: string;
 }
 
+/** An open SDK client session with the transport that worked. */
 export interface McpSession {
   client: Client;
   transport: 'streamable-http' | 'sse';
   close(): Promise<void>;
 }
 
+/** An MCP request that failed, with the HTTP refusal seen on the way (if any). */
 export class McpRequestError extends Error {
   constructor(readonly refusal: HttpRefusal | undefined, cause: unknown) {
     super(`MCP request failed${refusal ? ` (HTTP ${refusal.status}${refusal.error ? ` ${refusal.error}` : ''})` : ''}`, { cause });
@@ -73,4 +75,5 @@ export async function connectMcp(server: McpServerConfig, accessToken: string): 
   }
 }
 
+/** Per-request timeout of the engine's MCP calls (connect, list, call). */
 export const MCP_TIMEOUT_MS = TIMEOUT_MS;

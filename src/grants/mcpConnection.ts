@@ -9,8 +9,10 @@ import type { StepUpService } from './stepUp.js';
 import { mcpConnectionStream } from './streams.js';
 import type { TokenService } from './getAccessToken.js';
 
+/** A tool as recorded in `ToolsListed`: name and description only (no schemas). */
 export type ListedTool = McpConnectionEventData<'ToolsListed'>['tools'][number];
 
+/** The outcome of `verifyConnection`, as recorded. */
 export type VerifyResult =
   | { ok: true; transport: 'streamable-http' | 'sse'; tools: ListedTool[] }
   | { ok: false; reason: string; status?: number };
@@ -34,6 +36,7 @@ export interface McpConnectionService {
 
 const MAX_TOOLS = 1000;
 
+/** The MCP side of a grant over one `FlowDeps`, its token service and step-up. */
 export function createMcpConnectionService(deps: FlowDeps, tokens: TokenService, stepUp: StepUpService): McpConnectionService {
   const record = async (userId: string, serverName: string, type: string, data: unknown, correlationId: string): Promise<void> => {
     const ctx: CommandContext = { now: deps.clock.now(), correlationId, actor: userId };

@@ -33,12 +33,14 @@ export interface StoredTokens {
   scope?: string | undefined;
 }
 
+/** Seals a token set for the grant stream of (user, server) under data key `keyId`. */
 export async function sealTokens(deps: Pick<FlowDeps, 'grantSealer'>, keyId: string, userId: string, serverName: string, tokens: TokenSet): Promise<SealedValue> {
   const { accessToken, refreshToken, idToken, tokenType, expiresAt, scope } = tokens;
   const stored: StoredTokens = { accessToken, refreshToken, idToken, tokenType, expiresAt, scope };
   return deps.grantSealer.seal(keyId, JSON.stringify(stored), tokensAad(userId, serverName));
 }
 
+/** Opens a grant's sealed token set; `KEY_SHREDDED` after a disconnect. */
 export async function openTokens(deps: Pick<FlowDeps, 'grantSealer'>, sealed: SealedValue, userId: string, serverName: string): Promise<StoredTokens> {
   return JSON.parse(await deps.grantSealer.open(sealed, tokensAad(userId, serverName))) as StoredTokens;
 }

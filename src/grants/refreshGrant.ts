@@ -20,9 +20,11 @@ export interface RefreshPolicy {
   waitMs: number;
 }
 
-export const DEFAULT_REFRESH_POLICY: RefreshPolicy = { claimTtlMs: 30_000, maxTries: 3, backoffMs: 250, waitMs: 35_000 };
-
-export type RefreshOutcome = { kind: 'refreshed' } | { kind: 'lost' };
+/**
+ * Defaults. The claim must outlive the claimant's worst case (3 tries × the driver's 10 s
+ * request timeout + backoff), or a takeover could present the same refresh token again.
+ */
+export const DEFAULT_REFRESH_POLICY: RefreshPolicy = { claimTtlMs: 60_000, maxTries: 3, backoffMs: 250, waitMs: 65_000 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
