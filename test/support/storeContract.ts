@@ -5,6 +5,7 @@ import { badInputCases } from './storeContract/badInput.js';
 import { expectedRevisionCases, idempotencyCases } from './storeContract/expectedRevision.js';
 import { lifecycleCases } from './storeContract/lifecycle.js';
 import { subscriptionCases } from './storeContract/subscriptions.js';
+import type { StoreCapabilities } from './storeContract/harness.js';
 
 /**
  * The EventStore contract: every adapter must pass it unchanged. It only uses the port, creates
@@ -15,8 +16,9 @@ export function storeContract(
   test: TestFn,
   name: string,
   factory: () => Promise<{ store: EventStore; cleanup?: () => Promise<void> }>,
+  capabilities: StoreCapabilities = { globallyUniqueEventIds: true },
 ): void {
-  const contract = { test, name, factory };
+  const contract = { test, name, factory, capabilities };
   appendAndReadCases(contract);
   expectedRevisionCases(contract);
   idempotencyCases(contract);

@@ -5,10 +5,20 @@ import type { EventData, EventStore, RecordedEvent, Subscription } from '../../.
 /** Builds a fresh store per test; `cleanup` runs after the store is closed. */
 export type StoreFactory = () => Promise<{ store: EventStore; cleanup?: () => Promise<void> }>;
 
+/**
+ * What an adapter guarantees beyond the common port. EventStoreDB keeps no global index of
+ * event ids (an id only makes a retry at the same place idempotent), so it cannot refuse an id
+ * reused elsewhere; the embedded store can and does.
+ */
+export interface StoreCapabilities {
+  globallyUniqueEventIds: boolean;
+}
+
 export interface Contract {
   test: TestFn;
   name: string;
   factory: StoreFactory;
+  capabilities: StoreCapabilities;
 }
 
 /** Opens a store for one test and closes it (then cleans up) when the test ends. */
