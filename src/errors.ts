@@ -21,6 +21,11 @@ export const ErrorCode = {
   NOT_FOUND: 'not_found',
   UNKNOWN_SERVER: 'unknown_server',
   PAYLOAD_TOO_LARGE: 'payload_too_large',
+  // server registry
+  INVALID_SERVER_CONFIG: 'invalid_server_config',
+  SERVER_URL_REFUSED: 'server_url_refused',
+  SERVER_NAME_TAKEN: 'server_name_taken',
+  SERVER_READ_ONLY: 'server_read_only',
   // store
   WRONG_EXPECTED_VERSION: 'wrong_expected_version',
   STREAM_NOT_FOUND: 'stream_not_found',

@@ -3,6 +3,7 @@ import { EngineError, ErrorCode, quote } from '../errors.js';
 import type { RecordedEvent } from '../store/types.js';
 import { ClientEventSchemas } from '../clients/events.js';
 import { GrantEventSchemas, McpConnectionEventSchemas } from '../grants/events.js';
+import { RegistryEventSchemas } from '../registry/events.js';
 import { ConnectionEventSchemas } from './connectionEvents.js';
 import { FlowEventSchemas } from './events.js';
 import { EventMetadataSchema, type EventMetadata } from './metadata.js';
@@ -32,6 +33,7 @@ export const CATALOGUE: Record<string, CatalogueEntry> = {
   ...entries(ClientEventSchemas),
   ...entries(GrantEventSchemas),
   ...entries(McpConnectionEventSchemas),
+  ...entries(RegistryEventSchemas),
 };
 
 /** Registers a later schema version (used by later releases and by the upcasting tests). */

@@ -8,6 +8,8 @@ import { createGrantRouter } from './grantRoutes.js';
 import { errorPage, successPage } from './landingPages.js';
 import { createMcpRouter, type HistoryProvider } from './mcpRouter.js';
 import { createMetrics, type EngineMetrics } from './metrics.js';
+import type { ServerRegistry } from '../registry/index.js';
+import { createServerRouter } from './serverRoutes.js';
 import { requestContext } from './requestContext.js';
 
 export interface AppOptions {
@@ -26,6 +28,8 @@ export interface AppOptions {
   /** Link shown on the landing pages (demo mode: the demo page). */
   homeUrl?: string;
   history?: HistoryProvider;
+  /** The MCP server registry (`src/registry`): mounts `/api/mcp/servers…` and `/:serverName/auth-values`. */
+  servers?: ServerRegistry;
   /**
    * Extra middleware mounted before the 404 fallback: the operators' dashboard
    * (`src/http/dashboard`), the demo page. Each handles its own paths and calls `next()` for
@@ -68,6 +72,7 @@ export function createApp(engine: Engine, options: AppOptions): Koa {
   app.use(errorHandler(logger));
   app.use(router.routes());
   app.use(createGrantRouter(engine, { authenticate }).routes());
+  if (options.servers) app.use(createServerRouter(engine, options.servers, { authenticate }).routes());
   app.use(async (ctx, next) => {
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next();
     if (FIXED_PATHS.has(ctx.path)) ctx.state.route = ctx.path;
