@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger as PinoLogger } from 'pino';
 import { getFlowHistory } from './audit/flowHistory.js';
@@ -12,16 +12,21 @@ import { createSealer } from './crypto/sealer.js';
 import { startDemoPeers, type DemoPeers } from './demo/demoPeers.js';
 import { createEngine, type Engine } from './engine.js';
 import { EngineError, ErrorCode } from './errors.js';
+import { jwtAuthenticator, requireAdmin } from './http/authenticate.js';
 import { createApp } from './http/createApp.js';
+import { createDashboardRouter } from './http/dashboard/index.js';
 import { demoAuthenticator, demoPage, mintDemoToken } from './http/demoPage.js';
 import { createLogger } from './http/logger.js';
 import { createMetrics, instrumentStore } from './http/metrics.js';
 import { createOAuthDriver } from './oauth/driver.js';
+import { projectionQueries, startExpiryWorker, startProjector, startStaleClientWorker } from './projector/index.js';
+import { openDataKeyStore } from './store/dataKeys/index.js';
 import { openEventStore } from './store/openEventStore.js';
+import { openProjectionState } from './store/projectionState/index.js';
 import type { EventStore } from './store/types.js';
 
 export interface RunningServer {
-  /** Where it listens, e.g. `http://localhost:3080` (the public URL). */
+  /** The public URL, e.g. `http://localhost:3080`. */
   url: string;
   port: number;
   engine: Engine;
@@ -29,6 +34,9 @@ export interface RunningServer {
   config: EngineConfig;
   /** Set in demo mode: the demo user and where its API token was written. */
   demo?: { userId: string; tokenFile: string; issuer: string };
+  /** Waits for work requests started in the background (connection verification after a callback). */
+  drain(): Promise<void>;
+  /** Stops accepting requests, lets in-flight work finish, then closes workers, projector and stores. */
   close(): Promise<void>;
 }
 
@@ -40,26 +48,34 @@ export const DEMO_USER = 'demo-user';
 
 /**
  * The composition root of `flowctl serve`: configuration → event store → key ring → OAuth
- * driver → engine → Koa app → listening socket. When `MCP_SERVERS` is unset it runs demo mode:
- * local authorization and MCP servers on loopback, a development JWT secret and a demo page.
+ * driver → projector → engine → Koa app → listening socket. When `MCP_SERVERS` is unset it
+ * runs demo mode: local authorization and MCP servers on loopback, a development JWT secret
+ * and a demo page.
  *
- * The socket is bound before the engine is built so that `PORT=0` (tests) still yields a
- * correct default `PUBLIC_URL`, which every redirect URI is derived from.
+ * The socket is bound first so that `PORT=0` (tests) still yields a correct default
+ * `PUBLIC_URL`, from which every redirect URI is derived; until the app is ready it answers
+ * 503.
  */
 export async function startServer(env: NodeJS.ProcessEnv = process.env, options: StartServerOptions = {}): Promise<RunningServer> {
-  const config0 = loadConfig(env);
-  const logger = options.logger ?? createLogger({ level: config0.logLevel });
-  const demoMode = config0.mcpServersPath === undefined;
-  if (!demoMode && !config0.jwtSecret) {
-    throw new EngineError(ErrorCode.CONFIG_INVALID, 'JWT_SECRET: required when MCP_SERVERS is set (demo mode generates one)', { details: { key: 'JWT_SECRET' } });
+  const loaded = loadConfig(env);
+  const logger = options.logger ?? createLogger({ level: loaded.logLevel });
+  const demoMode = loaded.mcpServersPath === undefined;
+  if (!demoMode && !loaded.jwtSecret) {
+    throw new EngineError(ErrorCode.CONFIG_INVALID, 'JWT_SECRET: required when MCP_SERVERS is set (only demo mode generates one)', { details: { key: 'JWT_SECRET' } });
   }
 
-  const cleanups: Array<() => Promise<void>> = [];
-  const cleanup = async () => {
-    for (const fn of cleanups.reverse()) await fn().catch((err: unknown) => logger.warn({ err: String(err) }, 'shutdown step failed'));
+  // Shutdown steps in the order they must run; start-up failures run the ones registered so far.
+  const steps: Array<{ order: number; run: () => Promise<void> | void }> = [];
+  const close = async () => {
+    for (const step of steps.sort((a, b) => a.order - b.order).splice(0)) {
+      try {
+        await step.run();
+      } catch (err) {
+        logger.warn({ err: String(err) }, 'shutdown step failed');
+      }
+    }
   };
   try {
-    // Until the app exists, requests get a quick 503 instead of hanging on a handler-less socket.
     let handle: RequestListener = (_req, res) => {
       res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1', 'cache-control': 'no-store' });
       res.end('{"error":"starting","message":"The server is starting"}');
@@ -67,30 +83,30 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env, options:
     const http = createServer((req, res) => handle(req, res));
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject);
-      http.listen(config0.port, config0.host, () => resolve());
+      http.listen(loaded.port, loaded.host, () => resolve());
     });
-    cleanups.push(() => closeHttp(http));
+    steps.push({ order: 0, run: () => closeHttp(http) });
     const port = (http.address() as AddressInfo).port;
-    const publicUrl = env.PUBLIC_URL ? config0.publicUrl : `http://localhost:${port}`;
+    const publicUrl = env.PUBLIC_URL ? loaded.publicUrl : `http://localhost:${port}`;
 
     let peers: DemoPeers | undefined;
     if (demoMode) {
       peers = await startDemoPeers();
-      cleanups.push(() => peers!.stop());
+      steps.push({ order: 9, run: () => peers!.stop() });
     }
-    const jwtSecret = config0.jwtSecret ?? randomBytes(32).toString('base64url');
+    const jwtSecret = loaded.jwtSecret ?? randomBytes(32).toString('base64url');
     const config: EngineConfig = {
-      ...config0,
+      ...loaded,
       port,
       publicUrl,
       jwtSecret,
-      servers: peers ? peers.servers : config0.servers,
-      allowedDomains: peers ? [...new Set([...config0.allowedDomains, ...peers.allowedDomains])] : config0.allowedDomains,
+      servers: peers ? peers.servers : loaded.servers,
+      allowedDomains: peers ? [...new Set([...loaded.allowedDomains, ...peers.allowedDomains])] : loaded.allowedDomains,
     };
 
     const metrics = createMetrics({ defaultMetrics: true });
     const rawStore = await openEventStore(config.eventStore);
-    cleanups.push(() => rawStore.close());
+    steps.push({ order: 8, run: () => rawStore.close() });
     const store = instrumentStore(rawStore, metrics.observer);
 
     let activeKey = config.encryptionKey;
@@ -101,14 +117,28 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env, options:
         '!!! ENCRYPTION_KEY is not set: using a DEVELOPMENT key from the data folder. Secrets in the event log are only as safe as that file. Set ENCRYPTION_KEY (base64 of 32 bytes) in production !!!');
     }
     const sealer = createSealer({ activeKey, previousKeys: config.oldEncryptionKeys });
+    const dataKeys = openDataKeyStore(env.DATA_KEY_STORE || config.eventStore);
+    steps.push({ order: 7, run: () => dataKeys.close() });
     const driver = createOAuthDriver({ allowedDomains: config.allowedDomains, clock: systemClock });
 
-    // PROJECTIONS: when the projector lands (startProjector + projection-backed queries), start it
-    // here on `rawStore`, pass its `queries` to createEngine and push its stop() to `cleanups`.
-    const engine = createEngine({ store, config, driver, sealer, logger, observer: metrics.observer });
+    // Projections run in-process on the embedded store; the engine's queries read them.
+    const stateStore = openProjectionState(config.eventStore);
+    steps.push({ order: 6, run: () => stateStore.close() });
+    const projector = startProjector({ store: rawStore, stateStore, logger });
+    steps.push({ order: 5, run: () => projector.stop() });
+    const workers = [
+      startExpiryWorker({ store, reader: projector, logger }),
+      startStaleClientWorker({ store, reader: projector, logger }),
+    ];
+    steps.push({ order: 4, run: async () => void (await Promise.all(workers.map((w) => w.stop()))) });
+
+    const engine = createEngine({
+      store, config, driver, sealer, dataKeys, logger, observer: metrics.observer,
+      queries: (deps) => projectionQueries(projector, { clock: deps.clock }),
+    });
 
     let demo: RunningServer['demo'];
-    const demoOptions = { jwtSecret, userId: DEMO_USER };
+    const demoOptions = { jwtSecret, userId: DEMO_USER, role: 'admin' as const };
     if (peers) {
       await mkdir(config.dataDir, { recursive: true });
       const tokenFile = join(config.dataDir, 'demo-user.jwt');
@@ -117,16 +147,20 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env, options:
       demo = { userId: DEMO_USER, tokenFile, issuer: peers.issuer };
     }
 
-    // DASHBOARD: the operators' page (`src/http/dashboard/`, createDashboardRouter) mounts
-    // through `mount` below once it exists.
+    const authenticate = peers ? demoAuthenticator(demoOptions) : undefined;
+    const dashboard = createDashboardRouter({ projector, authorize: requireAdmin(authenticate ?? jwtAuthenticator(jwtSecret)) });
     const app = createApp(engine, {
       publicUrl,
       logger,
       metrics,
       history: (flowId) => getFlowHistory(rawStore, flowId),
-      ...(peers ? { authenticate: demoAuthenticator(demoOptions), homeUrl: `${publicUrl}/`, mount: [demoPage(demoOptions)] } : { jwtSecret }),
+      mount: [...(peers ? [demoPage(demoOptions)] : []), dashboard.routes()],
+      ...(authenticate ? { authenticate, homeUrl: `${publicUrl}/` } : { jwtSecret }),
     });
     handle = app.callback();
+    // After the socket stops taking requests: let callbacks' follow-up work finish.
+    steps.push({ order: 1, run: () => app.drain() });
+    await projector.ready;
 
     if (demo) {
       logger.info({ open: `${publicUrl}/`, authorizationServer: demo.issuer, servers: Object.keys(config.servers), apiTokenFile: demo.tokenFile },
@@ -134,18 +168,21 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env, options:
     } else {
       logger.info({ publicUrl, servers: Object.keys(config.servers) }, `Listening on ${publicUrl}`);
     }
-    return { url: publicUrl, port, engine, store: rawStore, config, ...(demo ? { demo } : {}), close: cleanup };
+    return { url: publicUrl, port, engine, store: rawStore, config, ...(demo ? { demo } : {}), drain: () => app.drain(), close };
   } catch (err) {
-    await cleanup();
+    await close();
     throw err;
   }
 }
 
+/** Stops taking connections; in-flight requests get two seconds, then their sockets go. */
 function closeHttp(server: Server): Promise<void> {
   return new Promise((resolve) => {
-    server.close(() => resolve());
+    const force = setTimeout(() => server.closeAllConnections(), 2000);
+    server.close(() => {
+      clearTimeout(force);
+      resolve();
+    });
     server.closeIdleConnections();
-    // In-flight requests get a moment to finish; then the sockets go.
-    setTimeout(() => server.closeAllConnections(), 2000).unref();
   });
 }

@@ -59,3 +59,20 @@ export function requireUser(authenticate: Authenticate) {
     await next();
   };
 }
+
+/**
+ * Middleware for operators' routes (the dashboard): 401 without a principal, 403 for a
+ * principal without `role: "admin"`.
+ */
+export function requireAdmin(authenticate: Authenticate) {
+  return async (ctx: Context, next: Next): Promise<void> => {
+    const p = await authenticate(ctx);
+    if (!p) {
+      ctx.set('WWW-Authenticate', 'Bearer realm="flow-engine"');
+      throw new EngineError(ErrorCode.UNAUTHENTICATED, 'Authentication required');
+    }
+    if (p.role !== 'admin') throw new EngineError(ErrorCode.FORBIDDEN, 'Operators only');
+    ctx.state.principal = p;
+    await next();
+  };
+}

@@ -35,10 +35,15 @@ export interface AppOptions {
    * (`src/http/dashboard`), the demo page. Each handles its own paths and calls `next()` for
    * the others.
    */
-  mount?: Middleware[];
+  // Router middleware carries its own context type; any Koa middleware fits here.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  mount?: ReadonlyArray<Middleware<any, any>>;
   /** Trust `X-Forwarded-*` (behind a reverse proxy). Default false. */
   proxy?: boolean;
 }
+
+/** The Koa app plus a way to wait for work that outlives requests (call before closing the store). */
+export type EngineApp = Koa & { drain(): Promise<void> };
 
 /**
  * The engine's web application: the `/api/mcp` routes, the landing pages, `/metrics`,
@@ -47,7 +52,7 @@ export interface AppOptions {
  *
  * @see architecture.md §6 (the HTTP contract)
  */
-export function createApp(engine: Engine, options: AppOptions): Koa {
+export function createApp(engine: Engine, options: AppOptions): EngineApp {
   const logger = options.logger ?? silentLogger;
   const metrics = options.metrics ?? createMetrics();
   const authenticate = options.authenticate ?? (options.jwtSecret ? jwtAuthenticator(options.jwtSecret) : undefined);
@@ -57,7 +62,13 @@ export function createApp(engine: Engine, options: AppOptions): Koa {
   // Everything is caught by errorHandler; this only sees failures while writing a response.
   app.on('error', (err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'response error'));
 
+  const pending = new Set<Promise<unknown>>();
+  const track = (work: Promise<unknown>): void => {
+    pending.add(work);
+    void work.finally(() => pending.delete(work));
+  };
   const router = createMcpRouter(engine, {
+    track,
     publicUrl: options.publicUrl,
     authenticate,
     logger,
@@ -102,7 +113,11 @@ export function createApp(engine: Engine, options: AppOptions): Koa {
   });
   for (const m of options.mount ?? []) app.use(m);
   app.use(notFound);
-  return app;
+  return Object.assign(app, {
+    async drain(): Promise<void> {
+      while (pending.size > 0) await Promise.allSettled([...pending]);
+    },
+  });
 }
 
 const FIXED_PATHS = new Set(['/oauth/success', '/oauth/error', '/metrics', '/healthz']);

@@ -12,13 +12,15 @@ export interface DemoOptions {
   /** The development `JWT_SECRET` generated for this demo run. */
   jwtSecret: string;
   userId: string;
+  /** Demo mode makes its one user an operator too, so `/dashboard` opens in the same browser. */
+  role?: 'admin';
   now?: () => number;
 }
 
 /** Mints the demo user's JWT (demo mode only). */
 export function mintDemoToken(options: DemoOptions, seconds = SESSION_SECONDS): string {
   const now = Math.floor((options.now ?? Date.now)() / 1000);
-  return signHs256Jwt({ sub: options.userId, iat: now, exp: now + seconds }, options.jwtSecret);
+  return signHs256Jwt({ sub: options.userId, ...(options.role ? { role: options.role } : {}), iat: now, exp: now + seconds }, options.jwtSecret);
 }
 
 /**
@@ -48,7 +50,7 @@ export function demoPage(options: DemoOptions): Middleware {
       maxAgeSeconds: SESSION_SECONDS, path: '/', secure: ctx.protocol === 'https', httpOnly: true, sameSite: 'Strict',
     }));
     sendPage(ctx, 200, 'Flow engine demo', `<h1>Flow engine demo</h1>
-<p>Signed in as <code>${escapeHtml(options.userId)}</code>. Connect to an MCP server: you will sign in at its
+<p>Signed in as <code>${escapeHtml(options.userId)}</code> (operators' view: <a href="/dashboard">dashboard</a>). Connect to an MCP server: you will sign in at its
 authorization server (any user name and password work there), consent, and come back here.</p>
 <table><thead><tr><th>MCP server</th><th>State</th><th></th></tr></thead><tbody id="servers"><tr><td colspan="3">Loading…</td></tr></tbody></table>
 <p class="muted" id="note"></p>`, SCRIPT);

@@ -25,6 +25,8 @@ export interface McpRouterOptions {
   /** Answers `GET /flows/:flowId/history`; without it that route answers 404 `not_found`. */
   history?: HistoryProvider;
   now?: () => number;
+  /** Receives work that outlives its request (connection verification), so shutdown can wait for it. */
+  track?: (work: Promise<unknown>) => void;
 }
 
 /** Prefix of every route here; the redirect URIs the engine registers point under it. */
@@ -134,8 +136,9 @@ export function createMcpRouter(engine: Engine, options: McpRouterOptions): Rout
     if (outcome.ok) {
       if (!outcome.alreadyCompleted) {
         // Proves the MCP server accepts the new grant (recorded as events); never delays or breaks the redirect.
-        void engine.verifyConnection(outcome.userId, outcome.serverName, correlationId(ctx)).catch((err: unknown) =>
+        const work = engine.verifyConnection(outcome.userId, outcome.serverName, correlationId(ctx)).catch((err: unknown) =>
           options.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'connection verification failed'));
+        options.track?.(work);
       }
       clearBindingCookie(ctx, outcome.serverName, cookie);
       stopTimer?.(outcome.alreadyCompleted ? 'already_completed' : 'completed');
