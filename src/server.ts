@@ -23,6 +23,7 @@ import { projectionQueries, startExpiryWorker, startProjector, startStaleClientW
 import { openDataKeyStore } from './store/dataKeys/index.js';
 import { openEventStore } from './store/openEventStore.js';
 import { openProjectionState } from './store/projectionState/index.js';
+import { createServerRegistry } from './registry/index.js';
 import type { EventStore } from './store/types.js';
 
 export interface RunningServer {
@@ -132,9 +133,13 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env, options:
     ];
     steps.push({ order: 4, run: async () => void (await Promise.all(workers.map((w) => w.stop()))) });
 
+    // User-managed MCP servers (src/registry): listed from the projector's `servers` projection.
+    const registry = createServerRegistry({ store, sealer, configServers: config.servers, allowedDomains: config.allowedDomains, logger, reader: projector });
     const engine = createEngine({
       store, config, driver, sealer, dataKeys, logger, observer: metrics.observer,
       queries: (deps) => projectionQueries(projector, { clock: deps.clock }),
+      resolveServer: registry.resolveServer,
+      listServers: registry.listServers,
     });
 
     let demo: RunningServer['demo'];
@@ -154,6 +159,7 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env, options:
       logger,
       metrics,
       history: (flowId) => getFlowHistory(rawStore, flowId),
+      servers: registry,
       mount: [...(peers ? [demoPage(demoOptions)] : []), dashboard.routes()],
       ...(authenticate ? { authenticate, homeUrl: `${publicUrl}/` } : { jwtSecret }),
     });
