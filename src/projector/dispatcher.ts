@@ -124,7 +124,12 @@ const GUEST_SOURCE = `(function (def, now, load) {
     committed: function () { touched.clear(); },
     peek: peek,
     size: function () { return cache.size; },
-    evict: function () { if (touched.size === 0) cache.clear(); },
+    evict: function (keep) {
+      if (touched.size !== 0) return;
+      /* Oldest first (Map order is insertion order): a flow's events come close together. */
+      var keys = cache.keys();
+      while (cache.size > keep) cache.delete(keys.next().value);
+    },
     drop: function () { cache.clear(); touched.clear(); },
     resultJob: resultJob,
     result: result
@@ -138,8 +143,8 @@ export interface Dispatcher {
   committed(): void;
   peek(key: string): { found: boolean; json: string | undefined };
   size(): number;
-  /** Drops cached states (all persisted) to bound memory; they reload from the store on demand. */
-  evict(): void;
+  /** Drops the oldest cached states (all persisted) down to `keep`; they reload from the store on demand. */
+  evict(keep: number): void;
   /** Forgets every cached and changed state (another process's commit is the truth now). */
   drop(): void;
   resultJob: { input: string | undefined; output: string | undefined };

@@ -243,7 +243,7 @@ export class ProjectionRuntime {
     const d = this.#dispatcher;
     if (d && this.status === 'running') {
       d.committed();
-      if (d.size() > this.#options.maxCachedPartitions) d.evict();
+      if (d.size() > this.#options.maxCachedPartitions) d.evict(Math.floor(this.#options.maxCachedPartitions * 0.75));
     }
   }
 
