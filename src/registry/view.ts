@@ -47,40 +47,55 @@ export function configView(serverName: string, c: McpServerConfig): ServerView {
   return { serverName, title: serverName, url: c.url, ...(headers ? { headers } : {}), ...(oauth ? { oauth } : {}), source: 'config', access: 'config' };
 }
 
-/** A user-managed server from its stream. */
-export function stateView(s: ServerState, access: Access): ServerView {
-  const headers = redactHeaders(Object.keys(s.headers ?? {}));
-  const oauth = redactOAuth(s.oauth as Record<string, unknown> | undefined, Boolean(s.oauth?.client_secret));
+/** The fields both sources of a user-managed server provide, secrets already reduced to names and flags. */
+interface UserServerFields {
+  serverName: string;
+  title: string;
+  description?: string | undefined;
+  url: string;
+  headerNames: readonly string[];
+  oauth: Record<string, unknown> | undefined;
+  hasClientSecret: boolean;
+  createdAt: string;
+  updatedAt: string;
+  ownerId: string;
+  shares: Record<string, ShareLevel>;
+}
+
+function userView(f: UserServerFields, access: Access): ServerView {
+  const headers = redactHeaders(f.headerNames);
+  const oauth = redactOAuth(f.oauth, f.hasClientSecret);
   return {
-    serverName: s.serverName,
-    title: s.title,
-    ...(s.description !== undefined ? { description: s.description } : {}),
-    url: s.url,
+    serverName: f.serverName,
+    title: f.title,
+    ...(f.description !== undefined ? { description: f.description } : {}),
+    url: f.url,
     ...(headers ? { headers } : {}),
     ...(oauth ? { oauth } : {}),
     source: 'user',
     access,
-    createdAt: s.createdAt,
-    updatedAt: s.updatedAt,
-    ...ownership(s, access),
+    createdAt: f.createdAt,
+    updatedAt: f.updatedAt,
+    ...ownership(f, access),
   };
+}
+
+/** A user-managed server from its stream. */
+export function stateView(s: ServerState, access: Access): ServerView {
+  return userView({
+    ...s,
+    headerNames: Object.keys(s.headers ?? {}),
+    oauth: s.oauth as Record<string, unknown> | undefined,
+    hasClientSecret: Boolean(s.oauth?.client_secret),
+  }, access);
 }
 
 /** A user-managed server from the `servers` projection (the list). */
 export function projectedView(p: ProjectedServer, access: Access): ServerView {
-  const headers = redactHeaders(p.headerNames);
-  const oauth = p.oauth ? redactOAuth(p.oauth, p.oauth.hasClientSecret) : undefined;
-  return {
-    serverName: p.serverName,
-    title: p.title,
-    ...(p.description !== null ? { description: p.description } : {}),
-    url: p.url,
-    ...(headers ? { headers } : {}),
-    ...(oauth ? { oauth } : {}),
-    source: 'user',
-    access,
-    createdAt: p.createdAt,
-    updatedAt: p.updatedAt,
-    ...ownership(p, access),
-  };
+  return userView({
+    ...p,
+    description: p.description ?? undefined,
+    oauth: p.oauth ?? undefined,
+    hasClientSecret: p.oauth?.hasClientSecret ?? false,
+  }, access);
 }

@@ -1,4 +1,5 @@
 import test from 'ava';
+import type { ServerView } from '../../../src/registry/index.js';
 import { startRegistryApp, configOf, type RegistryApp } from './_registryApp.js';
 
 let app: RegistryApp;
@@ -9,18 +10,7 @@ test.after.always(async () => {
   await app?.close();
 });
 
-interface View {
-  serverName: string;
-  title: string;
-  description?: string;
-  url: string;
-  headers?: Record<string, string>;
-  oauth?: Record<string, unknown>;
-  source: string;
-  access: string;
-  ownerId?: string;
-  sharedWith?: Array<{ userId: string; level: string }>;
-}
+type View = ServerView;
 
 async function create(user: string, body: unknown): Promise<View> {
   const res = await app.call('/api/mcp/servers', { method: 'POST', user, json: body });
