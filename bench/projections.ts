@@ -86,7 +86,7 @@ export async function run(): Promise<void> {
     printTable(
       ['contender', 'events/s (median)', 'runs'],
       [
-        ['embedded projector, 5 projections, rebuild + commits', formatRate(projector.perSecond), projector.runs.map((r) => formatRate(r)).join(', ')],
+        ['embedded projector, every projections/ file, rebuild + commits', formatRate(projector.perSecond), projector.runs.map((r) => formatRate(r)).join(', ')],
         ['plain TypeScript fold, same events, same read path', formatRate(fold.perSecond), fold.runs.map((r) => formatRate(r)).join(', ')],
       ],
     );
