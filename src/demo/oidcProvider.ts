@@ -43,6 +43,8 @@ export interface OidcProviderOptions {
   accessTokenFormat?: 'jwt' | 'opaque';
   /** Pre-registered clients (oidc-provider client metadata). */
   clients?: Record<string, unknown>[];
+  /** oidc-provider route overrides, e.g. `{ token: '/oauth2/v1/token' }` (endpoints not at their usual paths). */
+  routes?: Record<string, string>;
 }
 
 /** Requests per endpoint since start (or the last `resetCounts()`), across restarts. */
@@ -122,6 +124,7 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<O
     const provider = new Provider(issuer, {
       adapter: createMemoryAdapter(),
       clients: options.clients ?? [],
+      ...(options.routes ? { routes: options.routes } : {}),
       jwks: { keys: [signingJwk] },
       cookies: { keys: ['test-cookie-key-not-secret'] },
       findAccount: (_ctx: unknown, sub: string) => ({ accountId: sub, claims: () => ({ sub }) }),
@@ -150,14 +153,15 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<O
       ttl: { AccessToken: ttl },
       ...(mode === 'dev' ? {} : { interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` } }),
     });
+    const route = (name: string, fallback: string): string => options.routes?.[name] ?? fallback;
     provider.use(async (ctx: { path: string; method: string; oidc?: { params?: { grant_type?: string } } }, next: () => Promise<void>) => {
       await next();
-      if (ctx.path === '/reg' && ctx.method === 'POST') counts.registration++;
-      else if (ctx.path === '/auth') counts.authorization++;
-      else if (ctx.path === '/token') {
+      if (ctx.path === route('registration', '/reg') && ctx.method === 'POST') counts.registration++;
+      else if (ctx.path === route('authorization', '/auth')) counts.authorization++;
+      else if (ctx.path === route('token', '/token')) {
         const grant = ctx.oidc?.params?.grant_type ?? 'unknown';
         counts.token[grant] = (counts.token[grant] ?? 0) + 1;
-      } else if (ctx.path === '/token/revocation') counts.revocation++;
+      } else if (ctx.path === route('revocation', '/token/revocation')) counts.revocation++;
       else if (ctx.path.startsWith('/.well-known/')) counts.discovery++;
     });
     return provider;

@@ -1,7 +1,8 @@
 import { discardClient } from '../clients/registry.js';
 import { EngineError, ErrorCode } from '../errors.js';
 import { isWrongExpectedVersion } from '../store/errors.js';
-import type { ClientIdentity, DiscoveryResult, TokenSet } from '../oauth/types.js';
+import type { TokenSet } from '../oauth/types.js';
+import { recordedClient } from './recordedClient.js';
 import { checkCallbackIssuer } from '../oauth/issuer.js';
 import { handleCommand, readDomainEvents } from './commandHandler.js';
 import type { FlowDeps } from './deps.js';
@@ -135,14 +136,7 @@ interface ExchangeJob {
 async function exchange(deps: FlowDeps, job: ExchangeJob, ctx: CommandContext): Promise<CallbackOutcome> {
   const { initiated, stream } = job;
   const server = await deps.resolveServer(initiated.serverName, initiated.userId);
-  const discovery: DiscoveryResult = { ...initiated.discovery, resource: initiated.discovery.resource, scope: initiated.scope, metadata: {} };
-  const client: ClientIdentity = {
-    clientId: initiated.client.clientId,
-    kind: initiated.client.kind,
-    tokenEndpointAuthMethod: initiated.client.tokenEndpointAuthMethod,
-    redirectUris: [initiated.redirectUri],
-    ...(initiated.client.clientSecret ? { clientSecret: deps.sealer.open(initiated.client.clientSecret, `${stream}:clientSecret`) } : {}),
-  };
+  const { discovery, client } = recordedClient(deps.sealer, initiated);
   let tokens: TokenSet;
   try {
     tokens = await deps.driver.exchangeCode({

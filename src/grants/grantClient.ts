@@ -3,6 +3,7 @@ import { readDomainEvents } from '../flow/commandHandler.js';
 import type { FlowDeps } from '../flow/deps.js';
 import type { FlowEventData } from '../flow/events.js';
 import { flowStream } from '../flow/streams.js';
+import { recordedClient } from '../flow/recordedClient.js';
 import type { ClientIdentity, DiscoveryResult, McpServerConfig } from '../oauth/types.js';
 import type { GrantState } from './fold.js';
 import { openTokens, type StoredTokens } from './recordTokens.js';
@@ -28,32 +29,7 @@ export async function grantClient(deps: FlowDeps, flowId: string): Promise<Grant
     throw new EngineError(ErrorCode.REAUTHORIZATION_REQUIRED, `The flow ${quote(flowId)} behind this grant has no initiation`, { details: { flowId } });
   }
   const initiated = first.data as FlowEventData<'FlowInitiated'>;
-  const d = initiated.discovery;
-  const discovery: DiscoveryResult = {
-    ...d,
-    resource: d.resource,
-    scope: initiated.scope,
-    // The token calls read endpoints from RFC 8414 metadata; rebuild it from the snapshot.
-    metadata: {
-      issuer: d.issuer,
-      authorization_endpoint: d.authorizationEndpoint,
-      token_endpoint: d.tokenEndpoint,
-      response_types_supported: ['code'],
-      ...(d.revocationEndpoint ? { revocation_endpoint: d.revocationEndpoint } : {}),
-      ...(d.registrationEndpoint ? { registration_endpoint: d.registrationEndpoint } : {}),
-      ...(d.tokenEndpointAuthMethodsSupported ? { token_endpoint_auth_methods_supported: d.tokenEndpointAuthMethodsSupported } : {}),
-      ...(d.grantTypesSupported ? { grant_types_supported: d.grantTypesSupported } : {}),
-    },
-  };
-  const ref = initiated.client;
-  const client: ClientIdentity = {
-    clientId: ref.clientId,
-    kind: ref.kind,
-    tokenEndpointAuthMethod: ref.tokenEndpointAuthMethod,
-    redirectUris: [initiated.redirectUri],
-    issuer: d.issuer,
-    ...(ref.clientSecret ? { clientSecret: deps.sealer.open(ref.clientSecret, `${stream}:clientSecret`) } : {}),
-  };
+  const { discovery, client } = recordedClient(deps.sealer, initiated);
   const server = (await deps.resolveServer(initiated.serverName, initiated.userId)) ?? { url: initiated.serverUrl };
   return { discovery, client, server, requestedScope: initiated.scope };
 }

@@ -145,8 +145,25 @@ export async function revoke(input: RevokeInput, deps: TokenDeps): Promise<boole
   );
 }
 
+/**
+ * The RFC 8414 document for the SDK's token calls, derived from the validated structured
+ * fields (which every recorded discovery snapshot carries) over the raw document, so a token
+ * call built from an event replay uses the real endpoints, never the SDK's `<issuer>/token` guess.
+ */
 function metadataOf(discovery: DiscoveryResult): AuthorizationServerMetadata {
-  return discovery.metadata as AuthorizationServerMetadata;
+  const raw = discovery.metadata as Partial<AuthorizationServerMetadata>;
+  return {
+    ...raw,
+    issuer: discovery.issuer,
+    authorization_endpoint: discovery.authorizationEndpoint,
+    token_endpoint: discovery.tokenEndpoint,
+    response_types_supported: raw.response_types_supported ?? ['code'],
+    code_challenge_methods_supported: raw.code_challenge_methods_supported ?? ['S256'],
+    ...(discovery.registrationEndpoint ? { registration_endpoint: discovery.registrationEndpoint } : {}),
+    ...(discovery.revocationEndpoint ? { revocation_endpoint: discovery.revocationEndpoint } : {}),
+    ...(discovery.tokenEndpointAuthMethodsSupported ? { token_endpoint_auth_methods_supported: discovery.tokenEndpointAuthMethodsSupported } : {}),
+    ...(discovery.grantTypesSupported ? { grant_types_supported: discovery.grantTypesSupported } : {}),
+  } as AuthorizationServerMetadata;
 }
 
 /**

@@ -26,3 +26,14 @@ test('after a full flow the raw database file holds none of the secrets', async 
   }
   t.true(raw.includes(started.flowId), 'the check reads the real file');
 });
+
+test('token calls use the recorded token endpoint, wherever the AS serves it', async (t) => {
+  const peers = await startPeers('oidc', { routes: { token: '/oauth2/v1/token', revocation: '/oauth2/v1/revoke' } });
+  const h = await startEngine({ servers: { files: { url: peers.mcp.url } } });
+  t.teardown(async () => { await h.close(); await peers.stop(); });
+  const outcome = await h.connect('alice', 'files');
+  t.like(outcome, { ok: true });
+  t.is(peers.tokenRequests(), 1);
+  const initiated = (await eventsOf(h.store, 'flow'))[0]!.data as { discovery: { tokenEndpoint: string } };
+  t.is(initiated.discovery.tokenEndpoint, `${peers.as.issuer}/oauth2/v1/token`);
+});
