@@ -104,7 +104,13 @@ export function createEngine(options: CreateEngineOptions): Engine {
       const secret = await join(deps, conn.current.flowId, { now: deps.clock.now(), correlationId, actor: userId });
       return secret ? { flowId: conn.current.flowId, bindingSecret: secret } : null;
     },
-    handleCallback: (input) => handleCallback(deps, input),
+    async handleCallback(input) {
+      const outcome = await handleCallback(deps, input);
+      // A completed flow (a step-up, a re-authorization) replaces the grant's tokens: callers in
+      // this process must not get the previous access token from the cache.
+      if (outcome.ok) grants.tokensChanged(outcome.userId, outcome.serverName);
+      return outcome;
+    },
     cancelFlow: (input) => cancelFlow(deps, input),
     async getFlowStatus(flowId, userId) {
       const view = await queries.flowStatus(flowId);

@@ -18,6 +18,8 @@ export interface Grants {
   listTools(userId: string, serverNames: string[]): Promise<Record<string, { tools: ListedTool[]; at: string } | null>>;
   callTool(input: { userId: string; serverName: string; name: string; arguments?: Record<string, unknown>; correlationId?: string }): Promise<unknown>;
   stepUp(input: StepUpInput): Promise<StartedFlow & { scope: string }>;
+  /** This process recorded new tokens for the grant (a flow completed): drop the cached token. */
+  tokensChanged(userId: string, serverName: string): void;
 }
 
 /** Wires the token service, disconnect, MCP connection and step-up over one `FlowDeps`. */
@@ -40,5 +42,6 @@ export function createGrants(deps: FlowDeps, options: GrantOptions = {}): Grants
     listTools: (userId, serverNames) => mcp.listTools(userId, serverNames),
     callTool: (input) => mcp.callTool(input.userId, input.serverName, input.name, input.arguments ?? {}, input.correlationId ?? 'call-tool'),
     stepUp: (input) => stepUp.stepUp(input),
+    tokensChanged: (userId, serverName) => tokens.invalidate(userId, serverName),
   };
 }
