@@ -19,6 +19,7 @@ import { demoAuthenticator, demoPage, mintDemoToken } from './http/demoPage.js';
 import { createLogger } from './http/logger.js';
 import { createMetrics, instrumentStore } from './http/metrics.js';
 import { createOAuthDriver } from './oauth/driver.js';
+import type { OAuthDriver } from './oauth/types.js';
 import { projectionQueries, startExpiryWorker, startProjector, startStaleClientWorker } from './projector/index.js';
 import { openDataKeyStore } from './store/dataKeys/index.js';
 import { openEventStore } from './store/openEventStore.js';
@@ -43,6 +44,10 @@ export interface RunningServer {
 
 export interface StartServerOptions {
   logger?: PinoLogger;
+  /** Replaces the authorization-server driver (benchmarks use an instant in-process one). */
+  driver?: OAuthDriver;
+  /** Verify the MCP connection after each completed callback (default true). */
+  verifyConnections?: boolean;
 }
 
 export const DEMO_USER = 'demo-user';
@@ -120,7 +125,7 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env, options:
     const sealer = createSealer({ activeKey, previousKeys: config.oldEncryptionKeys });
     const dataKeys = openDataKeyStore(env.DATA_KEY_STORE || config.eventStore);
     steps.push({ order: 7, run: () => dataKeys.close() });
-    const driver = createOAuthDriver({ allowedDomains: config.allowedDomains, clock: systemClock });
+    const driver = options.driver ?? createOAuthDriver({ allowedDomains: config.allowedDomains, clock: systemClock });
 
     // Projections run in-process on the embedded store; the engine's queries read them.
     const stateStore = openProjectionState(config.eventStore);

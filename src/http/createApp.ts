@@ -28,6 +28,8 @@ export interface AppOptions {
   /** Link shown on the landing pages (demo mode: the demo page). */
   homeUrl?: string;
   history?: HistoryProvider;
+  /** After a completed callback, connect to the MCP server with the new grant (default true). */
+  verifyConnections?: boolean;
   /** The MCP server registry (`src/registry`): mounts `/api/mcp/servers…` and `/:serverName/auth-values`. */
   servers?: ServerRegistry;
   /**
@@ -76,6 +78,7 @@ export function createApp(engine: Engine, options: AppOptions): EngineApp {
     ...(options.successUrl ? { successUrl: options.successUrl } : {}),
     ...(options.errorUrl ? { errorUrl: options.errorUrl } : {}),
     ...(options.history ? { history: options.history } : {}),
+    ...(options.verifyConnections === false ? { verifyConnections: false } : {}),
   });
   const landing = options.homeUrl ? { homeUrl: options.homeUrl } : {};
 

@@ -25,6 +25,8 @@ export interface McpRouterOptions {
   /** Answers `GET /flows/:flowId/history`; without it that route answers 404 `not_found`. */
   history?: HistoryProvider;
   now?: () => number;
+  /** After a completed callback, connect to the MCP server with the new grant (default true). */
+  verifyConnections?: boolean;
   /** Receives work that outlives its request (connection verification), so shutdown can wait for it. */
   track?: (work: Promise<unknown>) => void;
 }
@@ -134,7 +136,7 @@ export function createMcpRouter(engine: Engine, options: McpRouterOptions): Rout
       outcome = { ok: false, error: ErrorCode.CALLBACK_FAILED };
     }
     if (outcome.ok) {
-      if (!outcome.alreadyCompleted) {
+      if (!outcome.alreadyCompleted && options.verifyConnections !== false) {
         // Proves the MCP server accepts the new grant (recorded as events); never delays or breaks the redirect.
         const work = engine.verifyConnection(outcome.userId, outcome.serverName, correlationId(ctx)).catch((err: unknown) =>
           options.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'connection verification failed'));
