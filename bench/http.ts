@@ -23,7 +23,7 @@ import { startServer } from '../src/server.js';
 import { printTable } from './_measure.js';
 
 const BROWSERS = 200;
-const FLOWS_PER_BROWSER = 3;
+const FLOWS_PER_BROWSER = Number(process.env.BENCH_FLOWS ?? 3);
 const ROUNDS = 3;
 const BUDGET_MS = 45_000;
 const SECRET = 'bench-jwt-secret-bench-jwt-secret-0123';
@@ -115,6 +115,7 @@ async function round(base: string, tag: string): Promise<RoundResult> {
     }
   }));
   out.seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (process.env.BENCH_DEBUG) console.error(`round ${base} ${tag}: ${out.seconds.toFixed(1)} s`);
   return out;
 }
 
@@ -129,7 +130,7 @@ export async function run(): Promise<void> {
   const serversFile = join(dir, 'servers.json');
   writeFileSync(serversFile, JSON.stringify({ bench: { url: 'https://mcp.bench.example/mcp', oauth: { client_id: 'bench-client' } } }));
   const engine = await startServer({
-    PORT: '0', HOST: '127.0.0.1', EVENT_STORE: `sqlite:${join(dir, 'events.db')}`, DATA_DIR: dir, JWT_SECRET: SECRET,
+    PORT: '0', HOST: '127.0.0.1', EVENT_STORE: `sqlite:${join(dir, 'events.db')}${process.env.BENCH_SYNC ? `?synchronous=${process.env.BENCH_SYNC}` : ''}`, DATA_DIR: dir, JWT_SECRET: SECRET,
     ENCRYPTION_KEY: randomBytes(32).toString('base64'), MCP_SERVERS: serversFile,
   }, { logger: createLogger({ level: 'silent' }), driver: instantDriver(), verifyConnections: false });
   const engineUrl = `http://127.0.0.1:${engine.port}`;
@@ -163,7 +164,7 @@ export async function run(): Promise<void> {
   }
   rows.push(['flows/s (median round)', rate(results.engine).toFixed(0), rate(results.bare).toFixed(0), `${(rate(results.engine) / rate(results.bare)).toFixed(2)}x`]);
   const failures = results.engine.reduce((n, r) => n + r.failures, 0);
-  console.log(`${BROWSERS} concurrent browsers x ${FLOWS_PER_BROWSER} flows per round, ${results.engine.length} measured rounds per side, instant in-process AS (AS time excluded), SQLite file store (synchronous=FULL), projector on.`);
+  console.log(`${BROWSERS} concurrent browsers x ${FLOWS_PER_BROWSER} flows per round, ${results.engine.length} measured rounds per side, instant in-process AS (AS time excluded), SQLite file store (synchronous=${process.env.BENCH_SYNC ?? 'full'}), projector on.`);
   printTable(['', 'engine', 'bare Koa', 'engine / bare'], rows);
   console.log(`engine flows completed: ${results.engine.reduce((n, r) => n + r.flows, 0)}, failed: ${failures}; target: callback p99 <= 3x bare-Koa p99`);
   if (failures > 0) process.exitCode = 1;

@@ -165,6 +165,7 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env, options:
       metrics,
       history: (flowId) => getFlowHistory(rawStore, flowId),
       servers: registry,
+      ...(options.verifyConnections === false ? { verifyConnections: false } : {}),
       mount: [...(peers ? [demoPage(demoOptions)] : []), dashboard.routes()],
       ...(authenticate ? { authenticate, homeUrl: `${publicUrl}/` } : { jwtSecret }),
     });
