@@ -8,6 +8,7 @@ import { join, startFlow, foldConnection, type StartFlowInput, type StartedFlow 
 import type { FlowStatusView } from './flow/status.js';
 import { readDomainEvents } from './flow/commandHandler.js';
 import { connectionStream } from './flow/streams.js';
+import { createGuardedFetch } from './oauth/guardedFetch.js';
 import type { McpServerConfig, OAuthDriver } from './oauth/types.js';
 import { createMemoryDataKeyStore, type DataKeyStore } from './crypto/dataKeys.js';
 import { createDataKeySealer } from './crypto/dataKeySealer.js';
@@ -38,6 +39,8 @@ export interface CreateEngineOptions {
   dataKeys?: DataKeyStore;
   /** Refresh skew, cache validation, refresh claim and retry policy, step-up cap. */
   grants?: GrantOptions;
+  /** Fetch for MCP connections; defaults to the SSRF-guarded fetch in streaming mode over `config.allowedDomains`. */
+  mcpFetch?: FlowDeps['mcpFetch'];
 }
 
 /**
@@ -90,6 +93,7 @@ export function createEngine(options: CreateEngineOptions): Engine {
     publicUrl: config.publicUrl,
     flowTtlMs: config.flowTtlMs,
     clientName: options.clientName ?? 'Flow Engine MCP Client',
+    mcpFetch: options.mcpFetch ?? createGuardedFetch({ allowedDomains: config.allowedDomains ?? [], stream: true }),
   };
   const queries = (options.queries ?? streamQueries)(deps);
   const listServers = options.listServers ?? (async () => Object.keys(config.servers));

@@ -47,6 +47,12 @@ export interface FlowDeps {
   publicUrl: string;
   flowTtlMs: number;
   clientName: string;
+  /**
+   * The fetch MCP connections use (tool listing, tool calls): the same SSRF guard as the OAuth
+   * driver, in streaming mode, so a server whose DNS later points inside the network is refused
+   * at connect time, not only when it was registered.
+   */
+  mcpFetch: (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 }
 
 /** The redirect URI of one server (architecture §6: the callback route). */

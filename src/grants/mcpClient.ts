@@ -36,10 +36,10 @@ const TIMEOUT_MS = 10_000;
  * retried over SSE: they are answers, not transport mismatches. Every error status is kept
  * with its `WWW-Authenticate` challenge so callers can tell `insufficient_scope` apart.
  */
-export async function connectMcp(server: McpServerConfig, accessToken: string): Promise<{ session: McpSession; refusal: () => HttpRefusal | undefined }> {
+export async function connectMcp(server: McpServerConfig, accessToken: string, fetchFn: (input: string | URL | Request, init?: RequestInit) => Promise<Response>): Promise<{ session: McpSession; refusal: () => HttpRefusal | undefined }> {
   let refusal: HttpRefusal | undefined;
   const observing = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
-    const res = await fetch(input, init);
+    const res = await fetchFn(input, init);
     if (res.status >= 400) {
       const challenge = res.status === 401 || res.status === 403 ? extractWWWAuthenticateParams(res) : {};
       refusal = {

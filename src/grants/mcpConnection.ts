@@ -64,7 +64,7 @@ export function createMcpConnectionService(deps: FlowDeps, tokens: TokenService,
       }
       let connected;
       try {
-        connected = await connectMcp(await server(userId, serverName), token);
+        connected = await connectMcp(await server(userId, serverName), token, deps.mcpFetch);
       } catch (err) {
         return failed(...reasonOf(err));
       }
@@ -92,7 +92,7 @@ export function createMcpConnectionService(deps: FlowDeps, tokens: TokenService,
     },
     async callTool(userId, serverName, name, args, correlationId) {
       const token = await tokens.getAccessToken(userId, serverName);
-      const connected = await connectMcp(await server(userId, serverName), token).catch((err: unknown) => {
+      const connected = await connectMcp(await server(userId, serverName), token, deps.mcpFetch).catch((err: unknown) => {
         throw mcpFailure(serverName, err);
       });
       let refusal: HttpRefusal | undefined;

@@ -25,6 +25,12 @@ export interface GuardedFetchOptions {
   headers?: Record<string, string>;
   /** Redirect hops followed when the caller asks for `redirect: 'follow'`. Default 5. */
   maxRedirects?: number;
+  /**
+   * Hand the body on as a stream (MCP's Streamable HTTP and SSE transports): the deadline then
+   * covers the wait for response headers only, the byte cap is enforced while the body flows,
+   * and the caller's abort signal ends the stream. Content coding is refused (`identity`).
+   */
+  stream?: boolean;
 }
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
@@ -66,6 +72,7 @@ export function createGuardedFetch(options: GuardedFetchOptions = {}): FetchLike
   const maxBytes = options.maxResponseBytes ?? 1024 * 1024;
   const maxRedirects = options.maxRedirects ?? 5;
   const baseHeaders = options.headers ?? {};
+  const streaming = options.stream ?? false;
 
   return async function guardedFetch(input, init) {
     const request = new Request(input, init);
@@ -95,7 +102,7 @@ export function createGuardedFetch(options: GuardedFetchOptions = {}): FetchLike
 
     try {
       for (let hop = 0; ; hop++) {
-        const response = await requestOnce(url, method, headers, body, deadline.signal, allowed, maxBytes, agents);
+        const response = await requestOnce(url, method, headers, body, deadline.signal, allowed, maxBytes, agents, streaming ? callerSignal : null);
         if (!REDIRECT_STATUSES.has(response.status) || redirectMode === 'manual') return response;
         const location = response.headers.get('location');
         if (location === null) return response;
@@ -209,13 +216,16 @@ function requestOnce(
   allowed: readonly string[],
   maxBytes: number,
   agents: Agents,
+  /** Non-null in stream mode: the caller's signal, which ends the body stream. */
+  streamSignal: AbortSignal | null | undefined,
 ): Promise<Response> {
   const { isAllowed } = checkUrl(url, allowed);
   return new Promise<Response>((resolve, reject) => {
     if (signal.aborted) return reject(signal.reason);
     const outHeaders: Record<string, string> = {};
     headers.forEach((value, key) => (outHeaders[key] = value));
-    outHeaders['accept-encoding'] ??= 'gzip, deflate, br';
+    if (streamSignal !== null) outHeaders['accept-encoding'] = 'identity';
+    else outHeaders['accept-encoding'] ??= 'gzip, deflate, br';
     if (body !== undefined) outHeaders['content-length'] = String(body.length);
     const https = url.protocol === 'https:';
     const send = https ? httpsRequest : httpRequest;
@@ -232,17 +242,24 @@ function requestOnce(
     };
     req.on('error', fail);
     req.on('response', (res: IncomingMessage) => {
+      // Only event streams are handed on live: any other body is read (capped) at once, so an
+      // answer the caller never reads (a 202, a 405) cannot pin a pooled socket open.
+      if (streamSignal !== null && /^text\/event-stream\b/i.test(String(res.headers['content-type'] ?? ''))) {
+        signal.removeEventListener('abort', onAbort);
+        const status = res.statusCode ?? 502;
+        const nullBody = NULL_BODY_STATUSES.has(status) || method === 'HEAD';
+        const response = new Response(nullBody ? (res.resume(), null) : cappedStream(res, maxBytes, url, streamSignal), {
+          status,
+          statusText: res.statusMessage ?? '',
+          headers: headersOf(res.rawHeaders, false),
+        });
+        Object.defineProperty(response, 'url', { value: url.href });
+        return resolve(response);
+      }
       readCapped(res, method, maxBytes, url).then((buf) => {
         signal.removeEventListener('abort', onAbort);
         const status = res.statusCode ?? 502;
-        const responseHeaders = new Headers();
-        const raw = res.rawHeaders;
-        for (let i = 0; i + 1 < raw.length; i += 2) {
-          const name = raw[i]!.toLowerCase();
-          // The body handed on is already decoded.
-          if (buf.decoded && (name === 'content-encoding' || name === 'content-length')) continue;
-          responseHeaders.append(raw[i]!, raw[i + 1]!);
-        }
+        const responseHeaders = headersOf(res.rawHeaders, buf.decoded);
         const nullBody = NULL_BODY_STATUSES.has(status) || method === 'HEAD';
         const response = new Response(nullBody ? null : buf.bytes, {
           status,
@@ -257,6 +274,54 @@ function requestOnce(
       });
     });
     req.end(body);
+  });
+}
+
+function headersOf(raw: string[], decoded: boolean): Headers {
+  const headers = new Headers();
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    // A body handed on decoded no longer matches its coding and length headers.
+    if (decoded && (name === 'content-encoding' || name === 'content-length')) continue;
+    headers.append(raw[i]!, raw[i + 1]!);
+  }
+  return headers;
+}
+
+/** The response body as a web stream that errors past the byte cap and ends on abort. */
+function cappedStream(res: IncomingMessage, maxBytes: number, url: URL, signal: AbortSignal | undefined): ReadableStream<Uint8Array> {
+  let total = 0;
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      const onAbort = (): void => {
+        res.destroy();
+        try {
+          controller.error(signal?.reason ?? new Error('aborted'));
+        } catch { /* already closed */ }
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      res.on('data', (chunk: Buffer) => {
+        total += chunk.length;
+        if (total > maxBytes) {
+          res.destroy();
+          controller.error(new EngineError(ErrorCode.RESPONSE_TOO_LARGE, `response from ${quote(url.host)} exceeds ${maxBytes} bytes`, { details: { host: url.host, maxBytes } }));
+          return;
+        }
+        controller.enqueue(new Uint8Array(chunk));
+      });
+      res.on('end', () => {
+        signal?.removeEventListener('abort', onAbort);
+        try { controller.close(); } catch { /* errored */ }
+      });
+      res.on('error', (e) => {
+        signal?.removeEventListener('abort', onAbort);
+        try { controller.error(e); } catch { /* closed */ }
+      });
+    },
+    cancel() {
+      res.destroy();
+    },
   });
 }
 

@@ -57,6 +57,8 @@ export interface EngineOptions {
   flowTtlMs?: number;
   /** Grant-side options (data-key store, refresh policy, step-up cap). */
   grantOptions?: Pick<CreateEngineOptions, 'dataKeys' | 'grants'>;
+  /** The fetch MCP connections use (default: guarded, loopback allowed). */
+  mcpFetch?: CreateEngineOptions['mcpFetch'];
 }
 
 export interface EngineHarness {
@@ -87,11 +89,12 @@ export async function startEngine(options: EngineOptions): Promise<EngineHarness
   const publicUrl = options.publicUrl ?? 'http://localhost:3080';
   const engine = createEngine({
     store,
-    config: { publicUrl, flowTtlMs: options.flowTtlMs ?? 600_000, servers: options.servers },
+    config: { publicUrl, flowTtlMs: options.flowTtlMs ?? 600_000, servers: options.servers, allowedDomains: LOOPBACK },
     driver: options.driver ?? createOAuthDriver({ allowedDomains: LOOPBACK, clock }),
     sealer: createSealer({ activeKey: options.encryptionKey ?? testKey() }),
     clock,
     ...(options.random ? { random: options.random } : {}),
+    ...(options.mcpFetch ? { mcpFetch: options.mcpFetch } : {}),
     ...options.grantOptions,
   });
   const harness: EngineHarness = {

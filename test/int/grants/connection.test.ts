@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { EngineError, ErrorCode } from '../../../src/errors.js';
+import { createGuardedFetch } from '../../../src/oauth/guardedFetch.js';
 import { redirectUriFor } from '../../../src/flow/deps.js';
 import { grantStream } from '../../../src/flow/streams.js';
 import { readDomainEvents } from '../../../src/flow/commandHandler.js';
@@ -43,6 +44,19 @@ test('tools are listed and recorded after a flow', async (t) => {
   t.deepEqual((await eventsOf(h.store, 'mcpconn')).map((e) => e.type), ['ToolsListed']);
   t.like(await h.engine.getConnectionStatus('alice', 'files'), { connectionState: 'connected' });
   t.deepEqual(await h.engine.listTools('bob', ['files']), { files: null }, "another user's tools are not shown");
+});
+
+test('an MCP server at a non-allowed private address is refused at connect time', async (t) => {
+  const peers = await startPeers('oidc');
+  // OAuth may reach the loopback peers; MCP connections may not (no allowed domains).
+  const h = await startEngine({ servers: { files: { url: peers.mcp.url } }, mcpFetch: createGuardedFetch({ stream: true }) });
+  t.teardown(async () => { await h.close(); await peers.stop(); });
+  t.true((await h.connect('alice', 'files')).ok);
+  const before = peers.mcp.counts.authorized + peers.mcp.counts.unauthorized;
+  const verified = await h.engine.verifyConnection('alice', 'files');
+  t.false(verified.ok);
+  t.is(peers.mcp.counts.authorized + peers.mcp.counts.unauthorized, before, 'no request reached the MCP server');
+  t.like((await eventsOf(h.store, 'mcpconn')).at(-1), { type: 'McpConnectionFailed' });
 });
 
 test('a refusing MCP server is recorded and shows in the connection status', async (t) => {

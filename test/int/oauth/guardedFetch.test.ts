@@ -140,3 +140,40 @@ test('a connection failure surfaces as fetch does, a TypeError', async (t) => {
   const err = await t.throwsAsync(createGuardedFetch({ allowedDomains: ['127.0.0.1'] })(`${base}/gone`));
   t.true(err instanceof TypeError);
 });
+
+test('stream mode hands the body on as it arrives, past the deadline, and ends it on abort', async (t) => {
+  let finish: (() => void) | undefined;
+  const fake = await fakeServer({
+    '/events': (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: one\n\n');
+      finish = () => res.end('data: two\n\n');
+    },
+  });
+  t.teardown(fake.stop);
+  const guarded = createGuardedFetch({ allowedDomains: ['127.0.0.1'], timeoutMs: 200, stream: true });
+  const abort = new AbortController();
+  const res = await guarded(`${fake.base}/events`, { signal: abort.signal });
+  const reader = res.body!.getReader();
+  t.is(new TextDecoder().decode((await reader.read()).value), 'data: one\n\n', 'the first event arrives before the response ends');
+  await new Promise((r) => setTimeout(r, 300)); // longer than the deadline: it covers headers only
+  finish!();
+  t.is(new TextDecoder().decode((await reader.read()).value), 'data: two\n\n');
+  t.true((await reader.read()).done);
+
+  const again = await guarded(`${fake.base}/events`, { signal: abort.signal });
+  const r2 = again.body!.getReader();
+  await r2.read();
+  abort.abort(new Error('closed by caller'));
+  await t.throwsAsync(r2.read(), { message: 'closed by caller' });
+});
+
+test('stream mode keeps the address checks and the byte cap', async (t) => {
+  const fake = await fakeServer({ '/big': (_req, res) => res.writeHead(200, { 'content-type': 'text/event-stream' }).end(Buffer.alloc(4096, 'a')) });
+  t.teardown(fake.stop);
+  const err = await t.throwsAsync(createGuardedFetch({ stream: true })('http://127.0.0.1:9/mcp'));
+  t.regex(code(err) ?? '', /insecure_url|ssrf_blocked/);
+  const guarded = createGuardedFetch({ allowedDomains: ['127.0.0.1'], stream: true, maxResponseBytes: 1024 });
+  const res = await guarded(`${fake.base}/big`);
+  t.is(code(await t.throwsAsync(res.arrayBuffer())), 'response_too_large');
+});
