@@ -58,7 +58,15 @@ export async function connectMcp(server: McpServerConfig, accessToken: string, f
     const transport = kind === 'streamable-http'
       ? new StreamableHTTPClientTransport(url, { requestInit: { headers }, fetch: observing })
       : new SSEClientTransport(url, { requestInit: { headers }, eventSourceInit: { fetch: (u, i) => observing(u, { ...i, headers: { ...(i?.headers as Record<string, string>), ...headers } }) }, fetch: observing });
-    await client.connect(transport, { timeout: TIMEOUT_MS });
+    try {
+      await client.connect(transport, { timeout: TIMEOUT_MS });
+    } catch (err) {
+      // A failed transport must be closed: the SSE one's EventSource would otherwise retry
+      // every few seconds forever, keeping the process (and the remote server) busy.
+      await transport.close().catch(() => undefined);
+      await client.close().catch(() => undefined);
+      throw err;
+    }
     return { client, transport: kind, close: () => client.close() };
   };
   try {
