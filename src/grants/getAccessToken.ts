@@ -1,3 +1,4 @@
+import { systemClock } from '../clock.js';
 import { readDomainEvents } from '../flow/commandHandler.js';
 import type { FlowDeps } from '../flow/deps.js';
 import type { CommandContext } from '../flow/newEvent.js';
@@ -50,6 +51,8 @@ export function createTokenService(deps: FlowDeps, options: AccessTokenOptions =
   const skewMs = options.skewMs ?? 60_000;
   const policy: RefreshPolicy = { ...DEFAULT_REFRESH_POLICY, ...options.refresh };
   const cache = new TokenCache(options.validateEveryMs ?? 1_000);
+  // The hot path reads the time without allocating a Date when the clock is the system's.
+  const nowMs = deps.clock === systemClock ? Date.now : () => deps.clock.now().getTime();
   const inflight = new Map<string, Promise<string>>();
 
   const readGrant = async (userId: string, serverName: string): Promise<GrantState> =>
@@ -79,6 +82,7 @@ export function createTokenService(deps: FlowDeps, options: AccessTokenOptions =
     const now = deps.clock.now().getTime();
     cache.set(userId, serverName, {
       accessToken: opened.accessToken,
+      promise: Promise.resolve(opened.accessToken),
       refreshAt: state.tokenExpiresAt === null ? Number.POSITIVE_INFINITY : state.tokenExpiresAt - skewMs,
       revision: state.revision!,
       checkedAt: now,
@@ -133,8 +137,8 @@ export function createTokenService(deps: FlowDeps, options: AccessTokenOptions =
     getAccessToken(userId, serverName) {
       const hit = cache.get(userId, serverName);
       if (hit !== undefined) {
-        const now = deps.clock.now().getTime();
-        if (now < hit.refreshAt && now - hit.checkedAt < cache.validateEveryMs) return Promise.resolve(hit.accessToken);
+        const now = nowMs();
+        if (now < hit.refreshAt && now - hit.checkedAt < cache.validateEveryMs) return hit.promise;
       }
       const key = `${userId}\u0000${serverName}`;
       let p = inflight.get(key);

@@ -1,6 +1,8 @@
 /** One cached access token of a (user, server). */
 export interface CachedToken {
   accessToken: string;
+  /** The same settled promise handed to every caller of the hot path (no allocation per call). */
+  promise: Promise<string>;
   /** Epoch ms from which the token counts as expiring (expiry minus skew). */
   refreshAt: number;
   /** Grant stream revision the token was read at. */
