@@ -131,6 +131,7 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env, options:
     const stateStore = openProjectionState(config.eventStore);
     steps.push({ order: 6, run: () => stateStore.close() });
     const projector = startProjector({ store: rawStore, stateStore, logger });
+    metrics.watchProjections(() => projector.list());
     steps.push({ order: 5, run: () => projector.stop() });
     const workers = [
       startExpiryWorker({ store, reader: projector, logger }),

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { FlowObserver } from '../flow/deps.js';
 import type { EventStore } from '../store/types.js';
 
@@ -17,6 +17,8 @@ export interface EngineMetrics {
   /** Times one callback's handling; call the returned function with the outcome code. */
   startCallbackTimer(): (outcome: string) => void;
   observeRequest(route: string, method: string, status: number, seconds: number): void;
+  /** Reports each projection's lag (events behind the log head) and status at scrape time. */
+  watchProjections(list: () => Promise<Array<{ name: string; lag: number; status: string }>>): void;
 }
 
 export interface MetricsOptions {
@@ -66,6 +68,27 @@ export function createMetrics(options: MetricsOptions = {}): EngineMetrics {
       return (outcome) => end({ outcome });
     },
     observeRequest: (route, method, status, seconds) => requests.observe({ route, method, status: String(status) }, seconds),
+    watchProjections(list) {
+      // Collected when scraped (prom-client collects metrics concurrently, so each gauge asks).
+      new Gauge({
+        name: `${p}projection_lag_events`,
+        help: 'Events in the log not yet applied by each projection',
+        labelNames: ['projection'],
+        registers,
+        async collect() {
+          for (const info of await list()) this.set({ projection: info.name }, info.lag);
+        },
+      });
+      new Gauge({
+        name: `${p}projection_running`,
+        help: '1 while a projection runs, 0 when stopped or faulted',
+        labelNames: ['projection'],
+        registers,
+        async collect() {
+          for (const info of await list()) this.set({ projection: info.name }, /running/i.test(info.status) ? 1 : 0);
+        },
+      });
+    },
   };
 }
 

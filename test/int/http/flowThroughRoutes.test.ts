@@ -89,6 +89,8 @@ test('a full flow through the routes: concurrent reinitialize joins, unbound cal
   t.regex(metrics, /flow_engine_flows_completed_total\{server="files"\} 1/);
   t.regex(metrics, /flow_engine_callback_duration_seconds_count\{outcome="completed"\} 1/);
   t.regex(metrics, /flow_engine_store_append_duration_seconds_count [1-9]/);
+  t.regex(metrics, /flow_engine_projection_lag_events\{projection="flow-status"\} \d+/);
+  t.regex(metrics, /flow_engine_projection_running\{projection="flow-status"\} 1/);
 });
 
 test('initiate redirects to the authorization server and bind gives a second browser its own binding', async (t) => {
