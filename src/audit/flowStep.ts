@@ -51,46 +51,51 @@ const NO_ANOMALIES: Anomaly[] = [];
  * command handler that should never have appended it.
  */
 export function stepFlow(track: FlowTrack, e: RecordedEvent): StepResult {
+  // No closure per call: this runs once per flow event of a whole-log replay.
   let anomalies = NO_ANOMALIES;
-  const report = (a: Anomaly): void => {
-    if (anomalies === NO_ANOMALIES) anomalies = [];
-    anomalies.push(a);
-  };
 
-  const expected = track.lastRevision === null ? 0n : track.lastRevision + 1n;
+  const last = track.lastRevision;
+  const expected = last === null ? 0n : last + 1n;
   if (e.revision !== expected) {
-    report(anomaly('revision_gap', e, `expected revision ${expected}, found ${e.revision}`));
+    anomalies = push(anomalies, anomaly('revision_gap', e, `expected revision ${expected}, found ${e.revision}`));
   }
-  if (track.lastRevision === null || e.revision > track.lastRevision) track.lastRevision = e.revision;
+  if (last === null || e.revision > last) track.lastRevision = e.revision;
 
   const before = track.snapshot.value as FlowStateValue;
   const ended = isFinal(before);
-  if (ended) report(anomaly('event_after_final', e, `${e.type} after the flow reached ${before}`));
+  if (ended) anomalies = push(anomalies, anomaly('event_after_final', e, `${e.type} after the flow reached ${before}`));
 
   if (!FLOW_TYPES.has(e.type)) {
     const r = decodeEvent(e);
-    report(r.ok ? anomaly('misplaced_event', e, `${e.type} does not belong in a flow stream`) : decodeAnomaly(e, r.error));
+    anomalies = push(anomalies, r.ok ? anomaly('misplaced_event', e, `${e.type} does not belong in a flow stream`) : decodeAnomaly(e, r.error));
     return { legal: false, anomalies, decoded: null };
   }
   const r = decodeEvent(e);
   if (!r.ok) {
     track.tainted = true;
-    report(decodeAnomaly(e, r.error));
+    anomalies = push(anomalies, decodeAnomaly(e, r.error));
     return { legal: false, anomalies, decoded: null };
   }
   const decoded = r.event;
   if (decoded.metadata.machineVersion > MACHINE_VERSION) {
     track.tainted = true;
-    report(anomaly('future_machine_version', e, `written by flow machine v${decoded.metadata.machineVersion}; this engine has v${MACHINE_VERSION}`));
+    anomalies = push(anomalies, anomaly('future_machine_version', e, `written by flow machine v${decoded.metadata.machineVersion}; this engine has v${MACHINE_VERSION}`));
     return { legal: false, anomalies, decoded };
   }
   if (track.tainted || ended) return { legal: false, anomalies, decoded };
 
   const next = evolve(track.snapshot, asMachineEvent(decoded));
   if (next === track.snapshot) {
-    report(anomaly('illegal_transition', e, `${e.type} is not legal in state ${before}`));
+    anomalies = push(anomalies, anomaly('illegal_transition', e, `${e.type} is not legal in state ${before}`));
     return { legal: false, anomalies, decoded };
   }
   track.snapshot = next;
   return { legal: true, anomalies, decoded };
+}
+
+/** Appends to a result's anomalies, replacing the shared empty list by a fresh one first. */
+function push(anomalies: Anomaly[], a: Anomaly): Anomaly[] {
+  const out = anomalies === NO_ANOMALIES ? [] : anomalies;
+  out.push(a);
+  return out;
 }

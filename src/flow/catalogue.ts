@@ -60,23 +60,25 @@ export type DecodeResult =
   | { ok: true; event: DomainEvent }
   | { ok: false; error: EngineError };
 
+/** Where an undecodable event sits; built on the error paths only (replay decodes the whole log). */
+const whereOf = (recorded: RecordedEvent) => ({ stream: recorded.streamId, revision: recorded.revision.toString(), type: recorded.type });
+
 /**
  * Decodes a recorded event: known type, valid metadata, not from a future schema version,
  * upcast to the current version, payload valid. Never throws: replay reports anomalies.
  */
 export function decodeEvent(recorded: RecordedEvent): DecodeResult {
   const entry = CATALOGUE[recorded.type];
-  const where = { stream: recorded.streamId, revision: recorded.revision.toString(), type: recorded.type };
   if (!entry) {
-    return { ok: false, error: new EngineError(ErrorCode.UNKNOWN_EVENT_TYPE, `Unknown event type ${quote(recorded.type)}`, { details: where }) };
+    return { ok: false, error: new EngineError(ErrorCode.UNKNOWN_EVENT_TYPE, `Unknown event type ${quote(recorded.type)}`, { details: whereOf(recorded) }) };
   }
   const meta = EventMetadataSchema.safeParse(recorded.metadata);
   if (!meta.success) {
-    return { ok: false, error: new EngineError(ErrorCode.INVALID_EVENT_PAYLOAD, `Invalid metadata on ${quote(recorded.type)}`, { details: { ...where, issues: meta.error.issues.map((i) => i.path.join('.')) } }) };
+    return { ok: false, error: new EngineError(ErrorCode.INVALID_EVENT_PAYLOAD, `Invalid metadata on ${quote(recorded.type)}`, { details: { ...whereOf(recorded), issues: meta.error.issues.map((i) => i.path.join('.')) } }) };
   }
   let version = meta.data.schemaVersion;
   if (version > entry.version) {
-    return { ok: false, error: new EngineError(ErrorCode.FUTURE_SCHEMA_VERSION, `${recorded.type} v${version} is newer than this engine knows (v${entry.version})`, { details: where }) };
+    return { ok: false, error: new EngineError(ErrorCode.FUTURE_SCHEMA_VERSION, `${recorded.type} v${version} is newer than this engine knows (v${entry.version})`, { details: whereOf(recorded) }) };
   }
   let data = recorded.data as Record<string, unknown>;
   try {
@@ -87,18 +89,19 @@ export function decodeEvent(recorded: RecordedEvent): DecodeResult {
       version += 1;
     }
   } catch (cause) {
-    return { ok: false, error: new EngineError(ErrorCode.INVALID_EVENT_PAYLOAD, `Cannot upcast ${recorded.type}`, { cause, details: where }) };
+    return { ok: false, error: new EngineError(ErrorCode.INVALID_EVENT_PAYLOAD, `Cannot upcast ${recorded.type}`, { cause, details: whereOf(recorded) }) };
   }
   const parsed = entry.schema.safeParse(data);
   if (!parsed.success) {
-    return { ok: false, error: new EngineError(ErrorCode.INVALID_EVENT_PAYLOAD, `Invalid ${recorded.type} payload`, { details: { ...where, issues: parsed.error.issues.map((i) => i.path.join('.')) } }) };
+    return { ok: false, error: new EngineError(ErrorCode.INVALID_EVENT_PAYLOAD, `Invalid ${recorded.type} payload`, { details: { ...whereOf(recorded), issues: parsed.error.issues.map((i) => i.path.join('.')) } }) };
   }
   return {
     ok: true,
     event: {
       type: recorded.type,
       data: parsed.data as Record<string, unknown>,
-      metadata: { ...meta.data, schemaVersion: version },
+      // zod's output is already a fresh object: no second copy unless upcasting moved the version.
+      metadata: version === meta.data.schemaVersion ? meta.data : { ...meta.data, schemaVersion: version },
       streamId: recorded.streamId,
       revision: recorded.revision,
       id: recorded.id,

@@ -63,6 +63,13 @@ export class ProjectionRuntime {
   #runResult: ((timeoutMs: number) => void) | undefined;
   /** Set when the last commit recorded a status change (fault) not yet persisted. */
   #dirtyStatus = false;
+  /**
+   * True while the state store holds no partition state of ours that memory lacks: after a
+   * reset (rebuild from zero) and until the first eviction or resync. A cache miss then needs
+   * no store lookup (a rebuild would otherwise query once per new partition, for nothing).
+   * Another process committing meanwhile is caught by the checkpoint conflict (resync).
+   */
+  #nothingStoredBeyondMemory = false;
 
   constructor(file: ProjectionSource, store: ProjectionStateStore, options: RuntimeOptions) {
     this.name = file.name;
@@ -78,6 +85,7 @@ export class ProjectionRuntime {
     if (stored && stored.sourceHash !== this.sourceHash) {
       this.#options.log(`projection ${this.name}: source changed, rebuilding from the start`);
       this.#store.reset(this.name);
+      this.#nothingStoredBeyondMemory = true;
     } else if (stored) {
       this.checkpoint = stored.position;
       this.position = stored.position;
@@ -85,7 +93,9 @@ export class ProjectionRuntime {
         this.status = 'faulted';
         this.reason = stored.reason;
       }
-    }
+      // Commits write states and checkpoint together: no event applied yet, no state stored.
+      if (stored.position === null) this.#nothingStoredBeyondMemory = true;
+    } else this.#nothingStoredBeyondMemory = true;
     this.syncExpected();
     this.#compile();
   }
@@ -99,6 +109,7 @@ export class ProjectionRuntime {
     this.reason = null;
     this.handled = 0;
     this.#dirtyStatus = false;
+    this.#nothingStoredBeyondMemory = true;
     this.syncExpected();
     this.#compile();
   }
@@ -111,6 +122,7 @@ export class ProjectionRuntime {
     this.status = stored?.status ?? 'running';
     this.reason = stored?.reason ?? null;
     this.#dirtyStatus = false;
+    this.#nothingStoredBeyondMemory = false;
     this.syncExpected();
     if (this.status === 'running' && this.#dispatcher) this.#dispatcher.drop();
     else this.#compile();
@@ -125,7 +137,9 @@ export class ProjectionRuntime {
       const query = installDsl(context, (m) => this.#options.log(`projection ${this.name}: ${m}`));
       new Script(this.#source, { filename: `${this.name}.js` }).runInContext(context, { timeout: 1000 });
       this.#definition = query();
-      const d = createDispatcher(context, this.#definition, (key) => this.#store.readState(this.name, key));
+      const d = createDispatcher(context, this.#definition, (key) =>
+        this.#nothingStoredBeyondMemory ? undefined : this.#store.readState(this.name, key),
+      );
       this.#dispatcher = d.dispatcher;
       this.#dispatcher.job.limit = this.#options.eventTimeoutMs;
       this.#runSlice = d.runSlice;
@@ -160,7 +174,23 @@ export class ProjectionRuntime {
     const last = batch[batch.length - 1]!.position;
     if (!positionAfter(last, this.position)) return 'ok';
     const events: RecordedEvent[] = [];
-    for (const e of batch) if (positionAfter(e.position, this.position) && this.wants(e)) events.push(e);
+    // Batches come in position order: once one event is after ours, all the following are.
+    let from = 0;
+    while (!positionAfter(batch[from]!.position, this.position)) from++;
+    // Whether a type has a handler, looked up once per type per batch rather than per event.
+    const handled = new Map<string, boolean>();
+    const d = this.#definition!;
+    const all = d.selector.kind === 'all';
+    for (let i = from; i < batch.length; i++) {
+      const e = batch[i]!;
+      let has = handled.get(e.type);
+      if (has === undefined) {
+        const h = d.handlers;
+        has = !!h && (Object.hasOwn(h, e.type) || Object.hasOwn(h, '$any'));
+        handled.set(e.type, has);
+      }
+      if (has && (all || selects(d.selector, e.streamId))) events.push(e);
+    }
     const job = this.#dispatcher!.job;
     const limit = this.#options.eventTimeoutMs;
     job.events = events;
@@ -243,7 +273,10 @@ export class ProjectionRuntime {
     const d = this.#dispatcher;
     if (d && this.status === 'running') {
       d.committed();
-      if (d.size() > this.#options.maxCachedPartitions) d.evict(Math.floor(this.#options.maxCachedPartitions * 0.75));
+      if (d.size() > this.#options.maxCachedPartitions) {
+        this.#nothingStoredBeyondMemory = false;
+        d.evict(Math.floor(this.#options.maxCachedPartitions * 0.75));
+      }
     }
   }
 
