@@ -73,16 +73,52 @@ function idempotentResult(
   return { nextExpectedRevision: BigInt(last.revision), position: toPosition(last.position) };
 }
 
-export type AppendFn = (streamId: string, batch: PreparedEvent[], expected: ExpectedRevision) => AppendResult;
+/** One caller's append, waiting for the group it joined to commit. */
+interface PendingAppend {
+  streamId: string;
+  batch: PreparedEvent[];
+  expected: ExpectedRevision;
+  resolve: (result: AppendResult) => void;
+  reject: (err: unknown) => void;
+}
+
+type Outcome = { ok: true; result: AppendResult } | { ok: false; error: unknown };
+
+export interface GroupAppender {
+  /** Queues the append; settles once the group holding it has committed (or failed). */
+  append(streamId: string, batch: PreparedEvent[], expected: ExpectedRevision): Promise<AppendResult>;
+  /** Commits whatever is queued now, synchronously (used before closing). */
+  flush(): void;
+}
+
+const unavailable = (streamId: string, cause: unknown): EngineError =>
+  new EngineError(ErrorCode.STORE_UNAVAILABLE, `Append to ${quote(streamId)} failed in SQLite`, { cause });
 
 /**
- * Builds the append: one `BEGIN IMMEDIATE` transaction (takes the write lock first, so the head
- * read inside is the truth across processes), one indexed head lookup, one INSERT per event.
+ * Group commit. Appends that arrive while the event loop is busy (before the next check phase)
+ * are written in one `BEGIN IMMEDIATE … COMMIT`, so one fsync covers them all instead of one
+ * each. Every append runs in its own `SAVEPOINT`: a revision conflict, an id clash or a failing
+ * insert rolls back that append only and is reported only to its caller. Nobody is answered
+ * before the `COMMIT` returns, so an acknowledged append is as durable as before; if the
+ * `COMMIT` (or the `BEGIN`) fails, every append of the group fails with `store_unavailable`.
+ *
+ * Inside the transaction: one indexed head lookup, one INSERT per event (`BEGIN IMMEDIATE`
+ * takes the write lock first, so the head read is the truth across processes).
  * `UNIQUE(stream_id, revision)` backs the revision check; `UNIQUE(event_id)` detects retries,
- * which are resolved after the rollback by {@link idempotentResult}.
+ * resolved after the savepoint's rollback by {@link idempotentResult}, which sees the appends
+ * written earlier in the same group, exactly as it would have had they committed one by one.
  */
-export function createAppend(db: Database, st: Statements): AppendFn {
-  const write = db.transaction((streamId: string, batch: PreparedEvent[], expected: ExpectedRevision) => {
+export function createGroupAppender(db: Database, st: Statements, onCommitted: () => void): GroupAppender {
+  const begin = db.prepare('BEGIN IMMEDIATE');
+  const commit = db.prepare('COMMIT');
+  const rollback = db.prepare('ROLLBACK');
+  const savepoint = db.prepare('SAVEPOINT append_one');
+  const release = db.prepare('RELEASE append_one');
+  const rollbackTo = db.prepare('ROLLBACK TO append_one');
+  let queue: PendingAppend[] = [];
+  let scheduled = false;
+
+  const writeOne = (streamId: string, batch: PreparedEvent[], expected: ExpectedRevision): AppendResult => {
     const head = st.streamHead.get(streamId);
     if (!accepts(expected, head)) throw new RevisionMismatch(head);
     let revision = head === undefined ? 0 : head + 1;
@@ -92,28 +128,84 @@ export function createAppend(db: Database, st: Statements): AppendFn {
       position = st.insert.run(streamId, revision++, e.id, e.type, e.data, e.metadata, created).lastInsertRowid;
     }
     return { nextExpectedRevision: BigInt(revision - 1), position: toPosition(Number(position)) };
-  });
+  };
 
-  return (streamId, batch, expected) => {
+  /** What a rolled-back append tells its caller: a retry's original result, or the error. */
+  const settleFailed = (p: PendingAppend, err: unknown): Outcome => {
     try {
-      return write.immediate(streamId, batch, expected);
-    } catch (err) {
       if (err instanceof RevisionMismatch) {
-        const retried = idempotentResult(st, streamId, batch, expected);
-        if (retried !== undefined) return retried;
-        throw new WrongExpectedVersionError(
-          streamId,
-          expected,
-          err.head === undefined ? 'no_stream' : BigInt(err.head),
-        );
+        const retried = idempotentResult(st, p.streamId, p.batch, p.expected);
+        if (retried !== undefined) return { ok: true, result: retried };
+        return {
+          ok: false,
+          error: new WrongExpectedVersionError(p.streamId, p.expected, err.head === undefined ? 'no_stream' : BigInt(err.head)),
+        };
       }
       if (isUniqueViolation(err)) {
-        const retried = idempotentResult(st, streamId, batch, expected);
-        if (retried !== undefined) return retried;
+        const retried = idempotentResult(st, p.streamId, p.batch, p.expected);
+        if (retried !== undefined) return { ok: true, result: retried };
       }
-      throw new EngineError(ErrorCode.STORE_UNAVAILABLE, `Append to ${quote(streamId)} failed in SQLite`, {
-        cause: err,
-      });
+    } catch (resolved) {
+      return { ok: false, error: resolved };
     }
+    return { ok: false, error: unavailable(p.streamId, err) };
+  };
+
+  const flush = (): void => {
+    scheduled = false;
+    const group = queue;
+    queue = [];
+    if (group.length === 0) return;
+    const outcomes: Outcome[] = [];
+    try {
+      begin.run();
+    } catch (err) {
+      for (const p of group) p.reject(unavailable(p.streamId, err));
+      return;
+    }
+    try {
+      for (const p of group) {
+        savepoint.run();
+        try {
+          const result = writeOne(p.streamId, p.batch, p.expected);
+          release.run();
+          outcomes.push({ ok: true, result });
+        } catch (err) {
+          // A failure SQLite answers by ending the whole transaction leaves nothing to roll back to.
+          if (!db.inTransaction) throw err;
+          rollbackTo.run();
+          release.run();
+          outcomes.push(settleFailed(p, err));
+        }
+      }
+      commit.run();
+    } catch (err) {
+      try {
+        if (db.inTransaction) rollback.run();
+      } catch {
+        // The connection already rolled back.
+      }
+      for (const p of group) p.reject(unavailable(p.streamId, err));
+      return;
+    }
+    if (outcomes.some((o) => o.ok)) onCommitted();
+    group.forEach((p, i) => {
+      const o = outcomes[i]!;
+      if (o.ok) p.resolve(o.result);
+      else p.reject(o.error);
+    });
+  };
+
+  return {
+    append(streamId, batch, expected) {
+      return new Promise<AppendResult>((resolve, reject) => {
+        queue.push({ streamId, batch, expected, resolve, reject });
+        if (!scheduled) {
+          scheduled = true;
+          setImmediate(flush);
+        }
+      });
+    },
+    flush,
   };
 }

@@ -13,7 +13,7 @@ import type {
   SubscribeToAllOptions,
   Subscription,
 } from '../types.js';
-import { createAppend, type AppendFn } from './appendBatch.js';
+import { createGroupAppender, type GroupAppender } from './appendBatch.js';
 import { ChangeWatcher } from './changeWatcher.js';
 import { schemaVersion } from './migrations.js';
 import { openDatabase } from './openDatabase.js';
@@ -58,7 +58,7 @@ function revisionNumber(revision: bigint): number {
 export class SqliteEventStore implements EventStore {
   readonly #db: Database;
   readonly #st: Statements;
-  readonly #append: AppendFn;
+  readonly #appender: GroupAppender;
   readonly #watcher: ChangeWatcher;
   readonly #subscriptions = new Set<SqliteSubscription>();
   readonly #source: SubscriptionSource;
@@ -67,12 +67,13 @@ export class SqliteEventStore implements EventStore {
   constructor(options: SqliteStoreOptions) {
     this.#db = openDatabase(options);
     this.#st = prepareStatements(this.#db);
-    this.#append = createAppend(this.#db, this.#st);
     const dataVersion = this.#st.dataVersion;
-    this.#watcher = new ChangeWatcher(
+    const watcher = new ChangeWatcher(
       options.path === MEMORY_PATH ? undefined : () => dataVersion.get()!,
       options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
     );
+    this.#watcher = watcher;
+    this.#appender = createGroupAppender(this.#db, this.#st, () => watcher.notify());
     this.#source = {
       readAfter: (after, limit) => this.#open().allForwards.all(after + 1, limit),
       watcher: this.#watcher,
@@ -90,9 +91,7 @@ export class SqliteEventStore implements EventStore {
     const expected = options.expectedRevision ?? 'any';
     validateExpectedRevision(expected);
     const batch = prepareBatch(events);
-    const result = this.#append(streamId, batch, expected);
-    this.#watcher.notify();
-    return result;
+    return this.#appender.append(streamId, batch, expected);
   }
 
   readStream<E extends RecordedEvent = RecordedEvent>(streamId: string, options: ReadStreamOptions = {}): AsyncIterable<E> {
@@ -174,6 +173,8 @@ export class SqliteEventStore implements EventStore {
   /** Ends subscriptions (pending reads finish), stops the poll timer, closes the connection. */
   async close(): Promise<void> {
     if (this.#closed) return;
+    // Appends already accepted are committed, not dropped.
+    this.#appender.flush();
     this.#closed = true;
     const closed = new EngineError(ErrorCode.STORE_CLOSED, 'The event store is closed');
     for (const sub of this.#subscriptions) sub.end(closed);

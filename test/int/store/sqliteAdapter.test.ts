@@ -134,3 +134,36 @@ test('two stores on one file see each other: reads at once, subscriptions within
   t.deepEqual(event!.position, position);
   await sub.unsubscribe();
 });
+
+test('appends made together commit together, and a conflict or bad id fails only its own append', async (t) => {
+  const store = openSqliteEventStore({ path: await tempFile(t) });
+  t.teardown(() => store.close());
+  const ev = (type: string, id?: string) => ({ type, data: { n: type }, ...(id ? { id } : {}) });
+  await store.appendToStream('s-1', ev('A'));
+  const sharedId = '4e1b9f3a-2a67-4c1e-9d1f-0c3a3b8f7a11';
+  const [ok1, stale, ok2, dup, retry] = await Promise.allSettled([
+    store.appendToStream('s-2', ev('B', sharedId), { expectedRevision: 'no_stream' }),
+    store.appendToStream('s-1', ev('C'), { expectedRevision: 'no_stream' }),
+    store.appendToStream('s-1', ev('D'), { expectedRevision: 0n }),
+    store.appendToStream('s-3', ev('E', sharedId)),
+    store.appendToStream('s-2', ev('B', sharedId), { expectedRevision: 'no_stream' }),
+  ]);
+  t.is(ok1.status, 'fulfilled');
+  t.like(stale, { status: 'rejected', reason: { code: 'wrong_expected_version' } });
+  t.like(ok2, { status: 'fulfilled', value: { nextExpectedRevision: 1n } });
+  t.like(dup, { status: 'rejected', reason: { code: 'duplicate_event_id' } });
+  // A retry of an append made earlier in the same group answers with the original result.
+  t.deepEqual((retry as PromiseFulfilledResult<unknown>).value, (ok1 as PromiseFulfilledResult<unknown>).value);
+  t.deepEqual((await collect(store.readAll())).map((e) => `${e.streamId}:${e.type}`), ['s-1:A', 's-2:B', 's-1:D']);
+});
+
+test('closing the store commits appends already accepted', async (t) => {
+  const file = await tempFile(t);
+  const store = openSqliteEventStore({ path: file });
+  const pending = store.appendToStream('s-1', { type: 'A', data: {} });
+  await store.close();
+  await t.notThrowsAsync(pending);
+  const again = openSqliteEventStore({ path: file });
+  t.teardown(() => again.close());
+  t.is((await collect(again.readAll())).length, 1);
+});
