@@ -191,6 +191,11 @@ export class ProjectionRuntime {
       }
       if (has && (all || selects(d.selector, e.streamId))) events.push(e);
     }
+    if (events.length === 0) {
+      // Nothing for this projection: no vm call (each one starts and joins a watchdog thread).
+      this.position = last;
+      return 'ok';
+    }
     const job = this.#dispatcher!.job;
     const limit = this.#options.eventTimeoutMs;
     job.events = events;

@@ -80,6 +80,8 @@ function deepFreeze(value: unknown): void {
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const RETRY_MS = 500;
+/** Events handed to the projections at once while catching up (commits still follow `batchSize`). */
+const APPLY_CHUNK = 1000;
 
 /**
  * The embedded projector: runs the `projections/` files against the event store, the way
@@ -117,6 +119,9 @@ export function startProjector(options: StartProjectorOptions): Projector {
   let subscription: Subscription | undefined;
   let stopped = false;
   let flushScheduled = false;
+  /** Events applied to memory since the last commit (a commit follows every `batchSize`). */
+  let appliedSinceCommit = 0;
+  const applyChunk = Math.min(APPLY_CHUNK, batchSize);
   let wakeLoop: (() => void) | undefined;
   const waiters = new Set<Waiter>();
 
@@ -169,20 +174,30 @@ export function startProjector(options: StartProjectorOptions): Projector {
     for (const c of commits) runtimes.get(c.name)!.committed(c);
   };
 
+  /**
+   * Applies what has arrived to memory (no commit). During catch-up this runs every
+   * {@link APPLY_CHUNK} events so that events are handled while still young (a batch held
+   * whole until its commit would be copied through the young generation and promoted).
+   */
+  const applyPending = (): void => {
+    if (pending.length === 0) return;
+    const batch = pending;
+    pending = [];
+    appliedSinceCommit += batch.length;
+    for (const e of batch) {
+      deepFreeze(e.data);
+      deepFreeze(e.metadata);
+    }
+    let retry = false;
+    for (const r of runtimes.values()) if (r.apply(batch) === 'retry') retry = true;
+    if (retry) restart();
+  };
+
   /** Applies what has arrived, commits, wakes waiters. Synchronous: nothing interleaves. */
   const flush = (): void => {
     flushScheduled = false;
-    if (pending.length > 0) {
-      const batch = pending;
-      pending = [];
-      for (const e of batch) {
-        deepFreeze(e.data);
-        deepFreeze(e.metadata);
-      }
-      let retry = false;
-      for (const r of runtimes.values()) if (r.apply(batch) === 'retry') retry = true;
-      if (retry) restart();
-    }
+    applyPending();
+    appliedSinceCommit = 0;
     commit();
     settle();
   };
@@ -229,7 +244,8 @@ export function startProjector(options: StartProjectorOptions): Projector {
         for await (const e of sub) {
           if (gen !== generation || stopped) break;
           pending.push(e);
-          if (pending.length >= batchSize) {
+          if (pending.length >= applyChunk && appliedSinceCommit + pending.length < batchSize) applyPending();
+          else if (appliedSinceCommit + pending.length >= batchSize) {
             flush();
             await turn(); // let requests in between catch-up batches
           } else scheduleFlush();
