@@ -35,11 +35,13 @@ export async function handleCommand<S>(
   streamId: string,
   fold: (events: DomainEvent[]) => S,
   decide: (state: S, attempt: number) => EventData[],
-  options: { maxAttempts?: number } = {},
+  options: { maxAttempts?: number; firstRead?: DomainEvent[] } = {},
 ): Promise<Handled<S>> {
   const maxAttempts = options.maxAttempts ?? 8;
   for (let attempt = 1; ; attempt++) {
-    const events = await readDomainEvents(store, streamId);
+    // A caller that has just read the stream passes its read: the append at that revision
+    // still fails if anything was written since, and later attempts read afresh.
+    const events = attempt === 1 && options.firstRead ? options.firstRead : await readDomainEvents(store, streamId);
     const state = fold(events);
     const revision = events.length ? events[events.length - 1]!.revision : null;
     const toAppend = decide(state, attempt);

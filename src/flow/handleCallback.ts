@@ -4,6 +4,7 @@ import { isWrongExpectedVersion } from '../store/errors.js';
 import type { TokenSet } from '../oauth/types.js';
 import { recordedClient } from './recordedClient.js';
 import { checkCallbackIssuer } from '../oauth/issuer.js';
+import type { DomainEvent } from './catalogue.js';
 import { handleCommand, readDomainEvents } from './commandHandler.js';
 import type { FlowDeps } from './deps.js';
 import { foldFlow, isFinal, type FlowState } from './evolve.js';
@@ -71,7 +72,8 @@ export async function handleCallback(deps: FlowDeps, input: CallbackInput): Prom
   const parsed = parseState(input.state);
   if (!parsed) return fail(ErrorCode.INVALID_STATE);
   const stream = flowStream(parsed.flowId);
-  const flow = foldFlow(await readDomainEvents(deps.store, stream));
+  const read = await readDomainEvents(deps.store, stream);
+  const flow = foldFlow(read);
   const c = flow.context;
   if (flow.value === 'new' || !c.stateHash || !hashEquals(c.stateHash, sha256(input.state)) || c.serverName !== input.serverName) {
     return fail(ErrorCode.INVALID_STATE);
@@ -96,7 +98,7 @@ export async function handleCallback(deps: FlowDeps, input: CallbackInput): Prom
   }
   if (!input.code) return fail(ErrorCode.MISSING_CODE, parsed.flowId);
 
-  const initiated = await initiatedData(deps, stream);
+  const initiated = initiatedData(read);
   try {
     checkCallbackIssuer(initiated.discovery.issuer, initiated.discovery.issParameterSupported, input.iss);
   } catch {
@@ -107,7 +109,7 @@ export async function handleCallback(deps: FlowDeps, input: CallbackInput): Prom
 
   const exchangeId = deps.random.uuid();
   const codeHash = sha256(input.code);
-  const claim = await handleCommand(deps.store, stream, foldFlow, (f) => decideFlow({ type: 'StartExchange', exchangeId, codeHash }, f, ctx));
+  const claim = await handleCommand(deps.store, stream, foldFlow, (f) => decideFlow({ type: 'StartExchange', exchangeId, codeHash }, f, ctx), { firstRead: read });
   if (!claim.appended.length) {
     return claim.state.value === 'exchanging' ? awaitOutcome(deps, parsed.flowId) : outcomeOf(claim.state, parsed.flowId);
   }
@@ -115,8 +117,7 @@ export async function handleCallback(deps: FlowDeps, input: CallbackInput): Prom
   return exchange(deps, { flowId: parsed.flowId, stream, initiated, code: input.code, exchangeId, claimed, reused: c.reusedClient !== null }, ctx);
 }
 
-async function initiatedData(deps: FlowDeps, stream: string): Promise<FlowEventData<'FlowInitiated'>> {
-  const events = await readDomainEvents(deps.store, stream);
+function initiatedData(events: DomainEvent[]): FlowEventData<'FlowInitiated'> {
   const first = events[0];
   if (!first || first.type !== 'FlowInitiated') throw new EngineError(ErrorCode.INVALID_STATE, 'Flow has no initiation');
   return first.data as FlowEventData<'FlowInitiated'>;

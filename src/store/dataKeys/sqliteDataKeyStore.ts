@@ -43,13 +43,56 @@ export function openSqliteDataKeyStore(path: string, options: { busyTimeoutMs?: 
     if (!changed) st.tombstone.run(keyId, now, now);
     return changed;
   });
+  // Group commit: puts arriving in the same event-loop turn share one transaction (one fsync);
+  // each caller is answered only after the COMMIT, so a resolved put is as durable as before.
+  // Each INSERT is one statement, atomic on its own: a failing one fails only its caller.
+  const begin = db.prepare('BEGIN IMMEDIATE');
+  const commit = db.prepare('COMMIT');
+  let puts: Array<{ keyId: string; wrapped: string; resolve: () => void; reject: (err: unknown) => void }> = [];
+  let scheduled = false;
+  const flushPuts = (): void => {
+    scheduled = false;
+    const group = puts;
+    puts = [];
+    if (group.length === 0) return;
+    const errors: unknown[] = [];
+    try {
+      begin.run();
+      const now = Date.now();
+      for (const p of group) {
+        try {
+          st.insert.run(p.keyId, p.wrapped, now);
+          errors.push(undefined);
+        } catch (err) {
+          if (!db.inTransaction) throw err;
+          errors.push(err ?? new Error('insert failed'));
+        }
+      }
+      commit.run();
+    } catch (err) {
+      try {
+        if (db.inTransaction) db.exec('ROLLBACK');
+      } catch {
+        // Already rolled back by SQLite.
+      }
+      for (const p of group) p.reject(err);
+      return;
+    }
+    group.forEach((p, i) => (errors[i] === undefined ? p.resolve() : p.reject(errors[i])));
+  };
   return {
     async get(keyId) {
       const row = st.get.get(keyId);
       return row?.wrapped ? (JSON.parse(row.wrapped) as Envelope) : undefined;
     },
-    async put(keyId, wrapped) {
-      st.insert.run(keyId, JSON.stringify(wrapped), Date.now());
+    put(keyId, wrapped) {
+      return new Promise<void>((resolve, reject) => {
+        puts.push({ keyId, wrapped: JSON.stringify(wrapped), resolve, reject });
+        if (!scheduled) {
+          scheduled = true;
+          setImmediate(flushPuts);
+        }
+      });
     },
     async destroy(keyId) {
       const existed = destroy.immediate(keyId, Date.now());
@@ -63,6 +106,9 @@ export function openSqliteDataKeyStore(path: string, options: { busyTimeoutMs?: 
     async isDestroyed(keyId) {
       return st.get.get(keyId)?.destroyed != null;
     },
-    close: () => db.close(),
+    close: () => {
+      flushPuts();
+      db.close();
+    },
   };
 }
