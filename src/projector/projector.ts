@@ -81,7 +81,7 @@ function deepFreeze(value: unknown): void {
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const RETRY_MS = 500;
 /** Events handed to the projections at once while catching up (commits still follow `batchSize`). */
-const APPLY_CHUNK = 1000;
+const APPLY_CHUNK = 2500;
 
 /**
  * The embedded projector: runs the `projections/` files against the event store, the way
