@@ -1,4 +1,5 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { pooledRandomBytes } from './crypto/randomPool.js';
 
 /** Time is injected everywhere so deciders stay pure and tests can move it. */
 export interface Clock {
@@ -13,6 +14,6 @@ export interface Random {
   uuid(): string;
 }
 export const systemRandom: Random = {
-  token: (bytes = 32) => randomBytes(bytes).toString('base64url'),
+  token: (bytes = 32) => pooledRandomBytes(bytes).toString('base64url'),
   uuid: () => randomUUID(),
 };

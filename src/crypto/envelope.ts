@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { pooledRandomBytes } from './randomPool.js';
 import { EngineError, ErrorCode, quote } from '../errors.js';
 import type { KeyEntry, KeyRing } from './keyRing.js';
 
@@ -55,7 +56,7 @@ export function isSealed(value: unknown): value is Envelope {
 
 /** @internal AES-256-GCM under one explicit key (ring key or data key). */
 export function sealWithKey(entry: KeyEntry, plaintext: string, aad: string): Envelope {
-  const iv = randomBytes(IV_BYTES);
+  const iv = pooledRandomBytes(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', entry.key, iv, { authTagLength: TAG_BYTES });
   cipher.setAAD(Buffer.from(aad, 'utf8'));
   const ct = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
