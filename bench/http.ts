@@ -76,7 +76,9 @@ async function startBareKoa(): Promise<{ url: string; close(): Promise<void> }> 
   };
 }
 
-const agent = new Agent({ keepAlive: true, maxSockets: BROWSERS * 2 });
+// Idle sockets are dropped after 4 s, before the servers' 5 s keep-alive timeout closes them:
+// otherwise a request can go out on a socket the server is closing (ECONNRESET, the run dies).
+const agent = new Agent({ keepAlive: true, maxSockets: BROWSERS * 2, timeout: 4000 });
 
 function send(base: string, method: string, path: string, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string; ms: number }> {
   return new Promise((resolve, reject) => {
