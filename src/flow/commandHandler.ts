@@ -37,7 +37,9 @@ export async function handleCommand<S>(
   decide: (state: S, attempt: number) => EventData[],
   options: { maxAttempts?: number; firstRead?: DomainEvent[] } = {},
 ): Promise<Handled<S>> {
-  const maxAttempts = options.maxAttempts ?? 8;
+  // Each conflict round lets exactly one writer through, so the budget must exceed the number
+  // of writers one stream can see at once (20 browsers joining one attempt, across replicas).
+  const maxAttempts = options.maxAttempts ?? 30;
   for (let attempt = 1; ; attempt++) {
     // A caller that has just read the stream passes its read: the append at that revision
     // still fails if anything was written since, and later attempts read afresh.
@@ -54,8 +56,8 @@ export async function handleCommand<S>(
       if (attempt >= maxAttempts) {
         throw new EngineError(ErrorCode.CONCURRENCY_RETRIES_EXHAUSTED, `Gave up on ${quote(streamId)} after ${attempt} concurrent writes`, { cause: err });
       }
-      // Jittered pause so that a crowd of losers does not re-collide in lockstep.
-      await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
+      // Capped exponential backoff with full jitter: losers spread out instead of re-colliding.
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, 2 * 2 ** attempt)));
     }
   }
 }

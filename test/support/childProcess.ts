@@ -15,10 +15,19 @@ export function spawnTsChild(script: string, args: string[]) {
       waiters.splice(0).forEach((w) => w());
     }
   });
+  let exitCode: number | null = null;
+  const exited = new Promise<number>((r) => p.on('exit', (code) => {
+    exitCode = code ?? -1;
+    waiters.splice(0).forEach((w) => w());
+    r(exitCode);
+  }));
+  /** The next stdout line; rejects when the child exits first (a crash fails the test, never hangs it). */
   const next = async (): Promise<string> => {
-    while (!lines.length) await new Promise<void>((r) => waiters.push(r));
+    while (!lines.length) {
+      if (exitCode !== null) throw new Error(`child ${script} exited with code ${exitCode} before printing a line`);
+      await new Promise<void>((r) => waiters.push(r));
+    }
     return lines.shift()!;
   };
-  const exited = new Promise<number>((r) => p.on('exit', (code) => r(code ?? -1)));
   return { p, next, exited };
 }
