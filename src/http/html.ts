@@ -18,7 +18,7 @@ const STYLE = `
  * inline style and script run only with this response's nonce, no framing, no form posts, no
  * referrer. `Cache-Control: no-store` because the pages follow a callback that carried a code.
  */
-export function sendPage(ctx: Context, status: number, title: string, bodyHtml: string, script?: string): void {
+export function sendPage(ctx: Context, status: number, title: string, bodyHtml: string, script?: string, style: string = STYLE): void {
   const nonce = randomBytes(16).toString('base64');
   ctx.status = status;
   ctx.set('Content-Security-Policy', [
@@ -30,6 +30,6 @@ export function sendPage(ctx: Context, status: number, title: string, bodyHtml: 
   ctx.type = 'text/html; charset=utf-8';
   ctx.body = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title><style nonce="${nonce}">${STYLE}</style></head>
+<title>${escapeHtml(title)}</title><style nonce="${nonce}">${style}</style></head>
 <body>${bodyHtml}${script ? `<script nonce="${nonce}">${script}</script>` : ''}</body></html>`;
 }

@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { Router } from '@koa/router';
+import { sendPage } from '../html.js';
 import type { Context, Middleware } from 'koa';
 import { DASHBOARD_BODY, DASHBOARD_SCRIPT, DASHBOARD_STYLE } from './page.js';
 import { clientsSummary, dashboardSummary, flowsSummary, projectionsSummary, type DashboardSource } from './summary.js';
@@ -26,20 +26,7 @@ export function createDashboardRouter(options: DashboardRouterOptions): Router {
   const router = new Router();
   const source = options.projector;
   const guard: Middleware = options.authorize ?? ((_ctx, next) => next());
-  router.get('/dashboard', guard, (ctx) => {
-    const nonce = randomBytes(16).toString('base64');
-    ctx.set('Content-Security-Policy', [
-      "default-src 'none'", `style-src 'nonce-${nonce}'`, `script-src 'nonce-${nonce}'`, "connect-src 'self'",
-      "img-src 'none'", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
-    ].join('; '));
-    ctx.set('Cache-Control', 'no-store');
-    ctx.set('Referrer-Policy', 'no-referrer');
-    ctx.type = 'text/html; charset=utf-8';
-    ctx.body = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Flow engine dashboard</title><style nonce="${nonce}">${DASHBOARD_STYLE}</style></head>
-<body>${DASHBOARD_BODY}<script nonce="${nonce}">${DASHBOARD_SCRIPT}</script></body></html>`;
-  });
+  router.get('/dashboard', guard, (ctx) => sendPage(ctx, 200, 'Flow engine dashboard', DASHBOARD_BODY, DASHBOARD_SCRIPT, DASHBOARD_STYLE));
   router.get('/dashboard/api/summary', guard, async (ctx) => sendJson(ctx, await dashboardSummary(source)));
   router.get('/dashboard/api/flows', guard, async (ctx) => sendJson(ctx, await flowsSummary(source)));
   router.get('/dashboard/api/clients', guard, async (ctx) => sendJson(ctx, await clientsSummary(source)));
