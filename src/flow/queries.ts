@@ -2,7 +2,7 @@ import { readDomainEvents } from './commandHandler.js';
 import type { FlowDeps } from './deps.js';
 import { foldFlow } from './evolve.js';
 import { foldConnection } from './startFlow.js';
-import { flowStatusOf, type FlowStatusView } from './status.js';
+import { flowStatusView, type FlowStatusView } from './status.js';
 import { connectionStream, flowStream } from './streams.js';
 import { grantConnectionView } from '../grants/connectionView.js';
 
@@ -31,17 +31,7 @@ export function streamQueries(deps: FlowDeps): Queries {
       const flow = foldFlow(await readDomainEvents(deps.store, flowStream(flowId)));
       if (flow.value === 'new') return null;
       const c = flow.context;
-      const status = flowStatusOf(flow.value, c, deps.clock.now().getTime());
-      return {
-        flowId,
-        userId: c.userId!,
-        serverName: c.serverName!,
-        status,
-        error: status === 'PENDING' || status === 'COMPLETED' ? null : (status === 'EXPIRED' ? 'flow_expired' : c.error),
-        initiatedAt: c.initiatedAt,
-        endedAt: c.endedAt,
-        expiresAt: new Date(c.expiresAt).toISOString(),
-      };
+      return flowStatusView({ ...c, flowId, userId: c.userId!, serverName: c.serverName!, value: flow.value }, deps.clock.now().getTime());
     },
     async connectionStatus(userId, serverName) {
       const grant = await grantConnectionView(deps, userId, serverName);

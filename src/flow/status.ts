@@ -18,7 +18,7 @@ export interface FlowStatusView {
  * Status of a flow from its machine state. A pending flow past its expiry already reads as
  * EXPIRED, before the expiry worker records `FlowExpired`.
  */
-export function flowStatusOf(value: FlowStateValue, context: FlowContext, nowMs: number): FlowStatus {
+export function flowStatusOf(value: FlowStateValue, context: Pick<FlowContext, 'expiresAt'>, nowMs: number): FlowStatus {
   switch (value) {
     case 'completed':
       return 'COMPLETED';
@@ -32,4 +32,32 @@ export function flowStatusOf(value: FlowStateValue, context: FlowContext, nowMs:
     default:
       return nowMs >= context.expiresAt ? 'EXPIRED' : 'PENDING';
   }
+}
+
+/** What a status view is built from: the machine's context, or the `flow-status` projection's state. */
+export interface FlowStatusFacts {
+  flowId: string;
+  userId: string;
+  serverName: string;
+  value: FlowStateValue;
+  /** Epoch ms. */
+  expiresAt: number;
+  error: string | null;
+  initiatedAt: string | null;
+  endedAt: string | null;
+}
+
+/** The one way a flow's status view is derived, whichever read side supplies the facts. */
+export function flowStatusView(f: FlowStatusFacts, nowMs: number): FlowStatusView {
+  const status = flowStatusOf(f.value, f, nowMs);
+  return {
+    flowId: f.flowId,
+    userId: f.userId,
+    serverName: f.serverName,
+    status,
+    error: status === 'PENDING' || status === 'COMPLETED' ? null : status === 'EXPIRED' ? 'flow_expired' : f.error,
+    initiatedAt: f.initiatedAt,
+    endedAt: f.endedAt,
+    expiresAt: new Date(f.expiresAt).toISOString(),
+  };
 }

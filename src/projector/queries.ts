@@ -1,6 +1,6 @@
 import { systemClock, type Clock } from '../clock.js';
 import type { ConnectionStatusView, Queries } from '../flow/queries.js';
-import type { FlowStatus, FlowStatusView } from '../flow/status.js';
+import { flowStatusView, type FlowStatusView } from '../flow/status.js';
 import { flowStream, userServerKey } from '../flow/streams.js';
 import { PROJECTION, type ConnectionState, type FlowStatusState } from './projectionStates.js';
 import type { Projector } from './projector.js';
@@ -15,34 +15,19 @@ export interface ProjectionQueriesOptions {
   waitMs?: number;
 }
 
-const STATUS_BY_STATE: Record<FlowStatusState['state'], FlowStatus | null> = {
-  new: null,
-  pending: 'PENDING',
-  exchanging: 'PENDING',
-  completed: 'COMPLETED',
-  failed: 'FAILED',
-  cancelled: 'CANCELLED',
-  superseded: 'CANCELLED',
-  expired: 'EXPIRED',
-};
-
-/** The same view `streamQueries` builds from the machine (src/flow/status.ts), from the projected state. */
+/** The same view `streamQueries` builds from the machine, from the projected state. */
 function toView(s: FlowStatusState, nowMs: number): FlowStatusView | null {
-  const mapped = STATUS_BY_STATE[s.state];
-  if (mapped === null) return null;
-  const expiresAtMs = Date.parse(s.expiresAt!);
-  // A pending flow past its expiry reads EXPIRED before the expiry worker records it.
-  const status: FlowStatus = mapped === 'PENDING' && nowMs >= expiresAtMs ? 'EXPIRED' : mapped;
-  return {
+  if (s.state === 'new') return null;
+  return flowStatusView({
     flowId: s.flowId!,
     userId: s.userId!,
     serverName: s.serverName!,
-    status,
-    error: status === 'PENDING' || status === 'COMPLETED' ? null : status === 'EXPIRED' ? 'flow_expired' : s.error,
+    value: s.state,
+    expiresAt: Date.parse(s.expiresAt!),
+    error: s.error,
     initiatedAt: s.initiatedAt,
     endedAt: s.endedAt,
-    expiresAt: new Date(expiresAtMs).toISOString(),
-  };
+  }, nowMs);
 }
 
 /**
