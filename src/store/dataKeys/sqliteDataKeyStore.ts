@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import type { DataKeyStore } from '../../crypto/dataKeys.js';
 import type { Envelope } from '../../crypto/envelope.js';
+import { createGroupCommit } from '../sqlite/groupCommit.js';
 import { openDatabase } from '../sqlite/openDatabase.js';
 
 /**
@@ -43,56 +44,20 @@ export function openSqliteDataKeyStore(path: string, options: { busyTimeoutMs?: 
     if (!changed) st.tombstone.run(keyId, now, now);
     return changed;
   });
-  // Group commit: puts arriving in the same event-loop turn share one transaction (one fsync);
-  // each caller is answered only after the COMMIT, so a resolved put is as durable as before.
-  // Each INSERT is one statement, atomic on its own: a failing one fails only its caller.
-  const begin = db.prepare('BEGIN IMMEDIATE');
-  const commit = db.prepare('COMMIT');
-  let puts: Array<{ keyId: string; wrapped: string; resolve: () => void; reject: (err: unknown) => void }> = [];
-  let scheduled = false;
-  const flushPuts = (): void => {
-    scheduled = false;
-    const group = puts;
-    puts = [];
-    if (group.length === 0) return;
-    const errors: unknown[] = [];
-    try {
-      begin.run();
-      const now = Date.now();
-      for (const p of group) {
-        try {
-          st.insert.run(p.keyId, p.wrapped, now);
-          errors.push(undefined);
-        } catch (err) {
-          if (!db.inTransaction) throw err;
-          errors.push(err ?? new Error('insert failed'));
-        }
-      }
-      commit.run();
-    } catch (err) {
-      try {
-        if (db.inTransaction) db.exec('ROLLBACK');
-      } catch {
-        // Already rolled back by SQLite.
-      }
-      for (const p of group) p.reject(err);
-      return;
-    }
-    group.forEach((p, i) => (errors[i] === undefined ? p.resolve() : p.reject(errors[i])));
-  };
+  // Puts arriving in one event-loop turn share one transaction (one fsync); each caller is
+  // answered only after the COMMIT, so a resolved put is as durable as before.
+  const puts = createGroupCommit<{ keyId: string; wrapped: string }, void>(db, {
+    run: (p) => void st.insert.run(p.keyId, p.wrapped, Date.now()),
+    failed: (_p, err) => ({ ok: false, error: err ?? new Error('insert failed') }),
+    groupFailed: (_p, err) => err,
+  });
   return {
     async get(keyId) {
       const row = st.get.get(keyId);
       return row?.wrapped ? (JSON.parse(row.wrapped) as Envelope) : undefined;
     },
     put(keyId, wrapped) {
-      return new Promise<void>((resolve, reject) => {
-        puts.push({ keyId, wrapped: JSON.stringify(wrapped), resolve, reject });
-        if (!scheduled) {
-          scheduled = true;
-          setImmediate(flushPuts);
-        }
-      });
+      return puts.submit({ keyId, wrapped: JSON.stringify(wrapped) });
     },
     async destroy(keyId) {
       const existed = destroy.immediate(keyId, Date.now());
@@ -107,7 +72,7 @@ export function openSqliteDataKeyStore(path: string, options: { busyTimeoutMs?: 
       return st.get.get(keyId)?.destroyed != null;
     },
     close: () => {
-      flushPuts();
+      puts.flush();
       db.close();
     },
   };

@@ -4,6 +4,7 @@ import { WrongExpectedVersionError } from '../errors.js';
 import type { AppendResult, ExpectedRevision } from '../types.js';
 import type { PreparedEvent } from './prepareBatch.js';
 import type { Statements } from './statements.js';
+import { createGroupCommit, type Outcome } from './groupCommit.js';
 import { toPosition } from './toRecordedEvent.js';
 
 /** Thrown inside the transaction to roll it back; handled right outside. */
@@ -78,11 +79,7 @@ interface PendingAppend {
   streamId: string;
   batch: PreparedEvent[];
   expected: ExpectedRevision;
-  resolve: (result: AppendResult) => void;
-  reject: (err: unknown) => void;
 }
-
-type Outcome = { ok: true; result: AppendResult } | { ok: false; error: unknown };
 
 export interface GroupAppender {
   /** Queues the append; settles once the group holding it has committed (or failed). */
@@ -109,15 +106,6 @@ const unavailable = (streamId: string, cause: unknown): EngineError =>
  * written earlier in the same group, exactly as it would have had they committed one by one.
  */
 export function createGroupAppender(db: Database, st: Statements, onCommitted: () => void): GroupAppender {
-  const begin = db.prepare('BEGIN IMMEDIATE');
-  const commit = db.prepare('COMMIT');
-  const rollback = db.prepare('ROLLBACK');
-  const savepoint = db.prepare('SAVEPOINT append_one');
-  const release = db.prepare('RELEASE append_one');
-  const rollbackTo = db.prepare('ROLLBACK TO append_one');
-  let queue: PendingAppend[] = [];
-  let scheduled = false;
-
   const writeOne = (streamId: string, batch: PreparedEvent[], expected: ExpectedRevision): AppendResult => {
     const head = st.streamHead.get(streamId);
     if (!accepts(expected, head)) throw new RevisionMismatch(head);
@@ -131,7 +119,7 @@ export function createGroupAppender(db: Database, st: Statements, onCommitted: (
   };
 
   /** What a rolled-back append tells its caller: a retry's original result, or the error. */
-  const settleFailed = (p: PendingAppend, err: unknown): Outcome => {
+  const settleFailed = (p: PendingAppend, err: unknown): Outcome<AppendResult> => {
     try {
       if (err instanceof RevisionMismatch) {
         const retried = idempotentResult(st, p.streamId, p.batch, p.expected);
@@ -151,61 +139,15 @@ export function createGroupAppender(db: Database, st: Statements, onCommitted: (
     return { ok: false, error: unavailable(p.streamId, err) };
   };
 
-  const flush = (): void => {
-    scheduled = false;
-    const group = queue;
-    queue = [];
-    if (group.length === 0) return;
-    const outcomes: Outcome[] = [];
-    try {
-      begin.run();
-    } catch (err) {
-      for (const p of group) p.reject(unavailable(p.streamId, err));
-      return;
-    }
-    try {
-      for (const p of group) {
-        savepoint.run();
-        try {
-          const result = writeOne(p.streamId, p.batch, p.expected);
-          release.run();
-          outcomes.push({ ok: true, result });
-        } catch (err) {
-          // A failure SQLite answers by ending the whole transaction leaves nothing to roll back to.
-          if (!db.inTransaction) throw err;
-          rollbackTo.run();
-          release.run();
-          outcomes.push(settleFailed(p, err));
-        }
-      }
-      commit.run();
-    } catch (err) {
-      try {
-        if (db.inTransaction) rollback.run();
-      } catch {
-        // The connection already rolled back.
-      }
-      for (const p of group) p.reject(unavailable(p.streamId, err));
-      return;
-    }
-    if (outcomes.some((o) => o.ok)) onCommitted();
-    group.forEach((p, i) => {
-      const o = outcomes[i]!;
-      if (o.ok) p.resolve(o.result);
-      else p.reject(o.error);
-    });
-  };
+  const group = createGroupCommit<PendingAppend, AppendResult>(db, {
+    run: (p) => writeOne(p.streamId, p.batch, p.expected),
+    failed: settleFailed,
+    groupFailed: (p, err) => unavailable(p.streamId, err),
+    committed: onCommitted,
+  });
 
   return {
-    append(streamId, batch, expected) {
-      return new Promise<AppendResult>((resolve, reject) => {
-        queue.push({ streamId, batch, expected, resolve, reject });
-        if (!scheduled) {
-          scheduled = true;
-          setImmediate(flush);
-        }
-      });
-    },
-    flush,
+    append: (streamId, batch, expected) => group.submit({ streamId, batch, expected }),
+    flush: group.flush,
   };
 }
