@@ -17,6 +17,25 @@ export function jwt(sub: string | undefined, claims: Record<string, unknown> = {
   return signHs256Jwt({ ...(sub === undefined ? {} : { sub }), iat: now, exp: now + 3600, ...claims }, secret);
 }
 
+/**
+ * The environment `flowctl serve` gets in tests: a SQLite file and data folder in `dir`, the
+ * given `MCP_SERVERS`, loopback peers allowed, a fresh encryption key.
+ */
+export function serveEnv(dir: string, servers: Record<string, unknown>): NodeJS.ProcessEnv {
+  const serversFile = join(dir, 'servers.json');
+  writeFileSync(serversFile, JSON.stringify(servers));
+  return {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    EVENT_STORE: `sqlite:${join(dir, 'events.db')}`,
+    DATA_DIR: dir,
+    JWT_SECRET: SECRET,
+    ENCRYPTION_KEY: testKey(),
+    MCP_SERVERS: serversFile,
+    ALLOWED_DOMAINS: '127.0.0.1,localhost',
+  };
+}
+
 export interface AppHarness {
   /** `http://localhost:<port>`: also the PUBLIC_URL, so redirect URIs point here. */
   base: string;
@@ -39,18 +58,7 @@ export interface AppHarness {
 export async function startApp(oidc: Omit<OidcProviderOptions, 'mcpResource'> = {}): Promise<AppHarness> {
   const peers = await startPeers('oidc', oidc);
   const dir = mkdtempSync(join(tmpdir(), 'flow-http-'));
-  const serversFile = join(dir, 'servers.json');
-  writeFileSync(serversFile, JSON.stringify({ files: { url: peers.mcp.url } }));
-  const server = await startServer({
-    PORT: '0',
-    HOST: '127.0.0.1',
-    EVENT_STORE: `sqlite:${join(dir, 'events.db')}`,
-    DATA_DIR: dir,
-    JWT_SECRET: SECRET,
-    ENCRYPTION_KEY: testKey(),
-    MCP_SERVERS: serversFile,
-    ALLOWED_DOMAINS: '127.0.0.1,localhost',
-  }, { logger: createLogger({ level: 'silent' }) });
+  const server = await startServer(serveEnv(dir, { files: { url: peers.mcp.url } }), { logger: createLogger({ level: 'silent' }) });
   const base = server.url;
   return {
     base,

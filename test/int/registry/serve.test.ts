@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
@@ -6,9 +6,9 @@ import { signHs256Jwt } from '../../../src/http/jwt.js';
 import { createLogger } from '../../../src/http/logger.js';
 import { startServer } from '../../../src/server.js';
 import { followAuthorization } from '../../support/browserless.js';
-import { startPeers, testKey } from '../../support/engineHarness.js';
+import { startPeers } from '../../support/engineHarness.js';
+import { SECRET, serveEnv } from '../http/_app.js';
 
-const SECRET = 'registry-serve-jwt-secret-0123456789-abcdef';
 
 test('flowctl serve: a user-managed server is created, connected through OAuth, and still listed after a restart', async (t) => {
   const peers = await startPeers('oidc');
@@ -17,18 +17,7 @@ test('flowctl serve: a user-managed server is created, connected through OAuth, 
     await peers.stop();
     rmSync(dir, { recursive: true, force: true });
   });
-  const serversFile = join(dir, 'servers.json');
-  writeFileSync(serversFile, JSON.stringify({ configured: { url: 'https://configured.example.com/mcp' } }));
-  const env = {
-    PORT: '0',
-    HOST: '127.0.0.1',
-    EVENT_STORE: `sqlite:${join(dir, 'events.db')}`,
-    DATA_DIR: dir,
-    JWT_SECRET: SECRET,
-    ENCRYPTION_KEY: testKey(),
-    MCP_SERVERS: serversFile,
-    ALLOWED_DOMAINS: '127.0.0.1,localhost',
-  };
+  const env = serveEnv(dir, { configured: { url: 'https://configured.example.com/mcp' } });
   const logger = createLogger({ level: 'silent' });
   const now = Math.floor(Date.now() / 1000);
   const auth = { authorization: `Bearer ${signHs256Jwt({ sub: 'serve-dana', iat: now, exp: now + 3600 }, SECRET)}` };
