@@ -10,10 +10,11 @@ import type {
   ReadAllOptions,
   ReadStreamOptions,
   RecordedEvent,
+  StreamAppend,
   SubscribeToAllOptions,
   Subscription,
 } from '../types.js';
-import { createGroupAppender, type GroupAppender } from './appendBatch.js';
+import { createGroupAppender, type AppendPart, type GroupAppender } from './appendBatch.js';
 import { ChangeWatcher } from './changeWatcher.js';
 import { schemaVersion } from './migrations.js';
 import { openDatabase } from './openDatabase.js';
@@ -21,7 +22,7 @@ import { prepareBatch } from './prepareBatch.js';
 import { PagedReader } from './pagedReader.js';
 import { DEFAULT_POLL_INTERVAL_MS, MEMORY_PATH, type SqliteStoreOptions } from './sqliteOptions.js';
 import { SqliteSubscription, type SubscriptionSource } from './sqliteSubscription.js';
-import { prepareStatements, type Statements } from './statements.js';
+import { prepareStatements, ROW, type Statements } from './statements.js';
 import { compileFilter } from './subscriptionFilter.js';
 import { toPosition } from './toRecordedEvent.js';
 import { normaliseMaxCount, validateExpectedRevision, validateStreamName } from './validateInput.js';
@@ -48,6 +49,14 @@ function revisionNumber(revision: bigint): number {
     throw new EngineError(ErrorCode.INVALID_ARGUMENT, 'fromRevision must be "start", "end" or a bigint >= 0');
   }
   return revision > BigInt(TOP) ? TOP : Number(revision);
+}
+
+/** Validates one stream's append and serialises its events (throws on bad input). */
+function appendPart({ streamId, events, expectedRevision }: StreamAppend): AppendPart {
+  validateStreamName(streamId);
+  const expected = expectedRevision ?? 'any';
+  validateExpectedRevision(expected);
+  return { streamId, batch: prepareBatch(events), expected };
 }
 
 /**
@@ -87,11 +96,18 @@ export class SqliteEventStore implements EventStore {
     options: AppendOptions = {},
   ): Promise<AppendResult> {
     this.#open();
-    validateStreamName(streamId);
-    const expected = options.expectedRevision ?? 'any';
-    validateExpectedRevision(expected);
-    const batch = prepareBatch(events);
-    return this.#appender.append(streamId, batch, expected);
+    const [result] = await this.#appender.append([appendPart({ streamId, events, ...options })]);
+    return result!;
+  }
+
+  /** All parts in one transaction: all or nothing (see {@link EventStore.appendToStreams}). */
+  async appendToStreams(parts: StreamAppend[]): Promise<AppendResult[]> {
+    this.#open();
+    if (!Array.isArray(parts) || parts.length === 0) {
+      throw new EngineError(ErrorCode.INVALID_ARGUMENT, 'appendToStreams needs at least one part');
+    }
+    // Every part is checked before anything is queued: bad input writes nothing.
+    return this.#appender.append(parts.map(appendPart));
   }
 
   readStream<E extends RecordedEvent = RecordedEvent>(streamId: string, options: ReadStreamOptions = {}): AsyncIterable<E> {
@@ -106,7 +122,7 @@ export class SqliteEventStore implements EventStore {
         readPage: (limit) => {
           const st = this.#open();
           const rows = (backwards ? st.streamBackwards : st.streamForwards).all(streamId, cursor, limit);
-          if (rows.length > 0) cursor = rows[rows.length - 1]!.revision + (backwards ? -1 : 1);
+          if (rows.length > 0) cursor = rows[rows.length - 1]![ROW.revision] + (backwards ? -1 : 1);
           return rows;
         },
         onEmpty: () => {
@@ -130,7 +146,7 @@ export class SqliteEventStore implements EventStore {
         readPage: (limit) => {
           const st = this.#open();
           const rows = (backwards ? st.allBackwards : st.allForwards).all(cursor, limit);
-          if (rows.length > 0) cursor = rows[rows.length - 1]!.position + (backwards ? 0 : 1);
+          if (rows.length > 0) cursor = rows[rows.length - 1]![ROW.position] + (backwards ? 0 : 1);
           return rows;
         },
       };

@@ -1,7 +1,7 @@
 import { EngineError, ErrorCode } from '../../errors.js';
 import type { RecordedEvent, Subscription } from '../types.js';
 import type { ChangeWatcher } from './changeWatcher.js';
-import type { EventRow } from './statements.js';
+import { ROW, type EventRow } from './statements.js';
 import type { RowPredicate } from './subscriptionFilter.js';
 import { toRecordedEvent } from './toRecordedEvent.js';
 
@@ -116,11 +116,11 @@ export class SqliteSubscription implements Subscription, AsyncIterator<RecordedE
     const buffer: RecordedEvent[] = [];
     let left = 0;
     for (const row of rows) {
-      if (filter !== undefined && !filter(row.stream_id, row.type)) continue;
+      if (filter !== undefined && !filter(row[ROW.streamId], row[ROW.type])) continue;
       buffer.push(toRecordedEvent(row));
-      if (row.position <= end) left++;
+      if (row[ROW.position] <= end) left++;
     }
-    this.#cursor = rows[rows.length - 1]!.position;
+    this.#cursor = rows[rows.length - 1]![ROW.position];
     this.#buffer = buffer;
     this.#index = 0;
     this.#catchUpLeft = left;

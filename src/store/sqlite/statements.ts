@@ -3,16 +3,24 @@ import type { Database, Statement } from 'better-sqlite3';
 /** Column list shared by every read so that {@link toRecordedEvent} sees one row shape. */
 export const EVENT_COLUMNS = 'position, stream_id, revision, event_id, type, data, metadata, created';
 
-export interface EventRow {
-  position: number;
-  stream_id: string;
-  revision: number;
-  event_id: string;
-  type: string;
-  data: string;
-  metadata: string;
-  created: number;
-}
+/**
+ * An event row as a positional tuple in {@link EVENT_COLUMNS} order. Event reads run in raw
+ * mode: better-sqlite3 then builds one array per row instead of an object with eight named
+ * properties, which roughly halves the cost of a row on a whole-log scan.
+ */
+export type EventRow = [
+  position: number,
+  streamId: string,
+  revision: number,
+  eventId: string,
+  type: string,
+  data: string,
+  metadata: string,
+  created: number,
+];
+
+/** Indexes into {@link EventRow}. */
+export const ROW = { position: 0, streamId: 1, revision: 2, eventId: 3, type: 4, data: 5, metadata: 6, created: 7 } as const;
 
 export interface IdRow {
   stream_id: string;
@@ -45,14 +53,26 @@ export function prepareStatements(db: Database): Statements {
       'INSERT INTO events (stream_id, revision, event_id, type, data, metadata, created) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ),
     eventById: db.prepare('SELECT stream_id, revision, position FROM events WHERE event_id = ?'),
-    streamForwards: db.prepare(
-      `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision ASC LIMIT ?`,
-    ),
-    streamBackwards: db.prepare(
-      `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = ? AND revision <= ? ORDER BY revision DESC LIMIT ?`,
-    ),
-    allForwards: db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE position >= ? ORDER BY position ASC LIMIT ?`),
-    allBackwards: db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE position < ? ORDER BY position DESC LIMIT ?`),
+    streamForwards: db
+      .prepare<[string, number, number], EventRow>(
+        `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision ASC LIMIT ?`,
+      )
+      .raw(),
+    streamBackwards: db
+      .prepare<[string, number, number], EventRow>(
+        `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = ? AND revision <= ? ORDER BY revision DESC LIMIT ?`,
+      )
+      .raw(),
+    allForwards: db
+      .prepare<[number, number], EventRow>(
+        `SELECT ${EVENT_COLUMNS} FROM events WHERE position >= ? ORDER BY position ASC LIMIT ?`,
+      )
+      .raw(),
+    allBackwards: db
+      .prepare<[number, number], EventRow>(
+        `SELECT ${EVENT_COLUMNS} FROM events WHERE position < ? ORDER BY position DESC LIMIT ?`,
+      )
+      .raw(),
     headPosition: db.prepare<[], number | null>('SELECT max(position) FROM events').pluck(),
     dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
   };
