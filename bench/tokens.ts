@@ -3,11 +3,11 @@
  * in-memory Map lookup, in the same run. Both sides are called the same way a host calls them
  * (`await`ed, round-robin over USERS grants); a synchronous `Map.get` is listed too, as the
  * floor no async API can reach. The engine runs on `sqlite::memory:` with grants recorded
- * through the real `recordTokensIssued` (sealed under data keys); the AS is never called.
+ * through the real `tokensIssuedEvent` (sealed under data keys); the AS is never called.
  */
 import { createSealer } from '../src/crypto/sealer.js';
 import { createEngine } from '../src/engine.js';
-import { recordTokensIssued } from '../src/grants/recordTokens.js';
+import { tokensIssuedEvent } from '../src/grants/recordTokens.js';
 import type { OAuthDriver } from '../src/oauth/types.js';
 import { openEventStore } from '../src/store/openEventStore.js';
 import { formatRate, measure, printTable, timed } from './_measure.js';
@@ -33,9 +33,10 @@ export async function run(): Promise<void> {
   const ctx = { now: new Date(), correlationId: 'bench', actor: 'bench' };
   for (const u of users) {
     const accessToken = `at-${u}-${'x'.repeat(600)}`;
-    await recordTokensIssued(engine.deps, { flowId: `flow-${u}`, userId: u, serverName: 'files', issuer: 'http://as', clientId: 'c' }, {
+    const issued = await tokensIssuedEvent(engine.deps, { flowId: `flow-${u}`, userId: u, serverName: 'files', issuer: 'http://as', clientId: 'c' }, {
       accessToken, tokenType: 'Bearer', refreshToken: `rt-${u}`, expiresAt: Date.now() + 3_600_000,
     }, ctx);
+    await engine.deps.store.appendToStream(issued.stream, issued.event);
     map.set(`${u}\u0000files`, accessToken);
     if ((await engine.getAccessToken(u, 'files')) !== accessToken) throw new Error('wrong token');
   }

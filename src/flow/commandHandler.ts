@@ -15,6 +15,16 @@ export async function readDomainEvents(store: EventStore, streamId: string): Pro
   return out;
 }
 
+/** The last revision of a stream (one event read), or null when it has none. */
+export async function lastRevision(store: EventStore, streamId: string): Promise<bigint | null> {
+  try {
+    for await (const e of store.readStream(streamId, { direction: 'backwards', fromRevision: 'end', maxCount: 1 })) return e.revision;
+  } catch (err) {
+    if (!(err instanceof StreamNotFoundError)) throw err;
+  }
+  return null;
+}
+
 export interface Handled<S> {
   /** State the decision was taken on. */
   state: S;

@@ -5,7 +5,7 @@ import type { TokenSet } from '../oauth/types.js';
 import { recordedClient } from './recordedClient.js';
 import { checkCallbackIssuer } from '../oauth/issuer.js';
 import type { DomainEvent } from './catalogue.js';
-import { handleCommand, readDomainEvents } from './commandHandler.js';
+import { handleCommand, lastRevision, readDomainEvents } from './commandHandler.js';
 import type { FlowDeps } from './deps.js';
 import { foldFlow, isFinal, type FlowState } from './evolve.js';
 import type { FlowEventData } from './events.js';
@@ -13,7 +13,8 @@ import { applyDecision, decideFlow, type FlowCommand } from './decide.js';
 import type { CommandContext } from './newEvent.js';
 import { hashEquals, parseState, sha256 } from './secrets.js';
 import { flowStream } from './streams.js';
-import { recordTokensIssued } from '../grants/recordTokens.js';
+import { tokensIssuedEvent } from '../grants/recordTokens.js';
+import type { EventData } from '../store/types.js';
 
 export interface CallbackInput {
   serverName: string;
@@ -177,7 +178,7 @@ async function exchange(deps: FlowDeps, job: ExchangeJob, ctx: CommandContext): 
     return fail(ErrorCode.CALLBACK_FAILED, job.flowId);
   }
 
-  const grantRevision = await recordTokensIssued(deps, {
+  const issued = await tokensIssuedEvent(deps, {
     flowId: job.flowId,
     userId: initiated.userId,
     serverName: initiated.serverName,
@@ -186,7 +187,7 @@ async function exchange(deps: FlowDeps, job: ExchangeJob, ctx: CommandContext): 
     registrationKey: initiated.client.registrationKey,
   }, tokens, ctx);
   const { expiresAt, scope } = tokens;
-  await appendOutcome(deps, job, {
+  const completion = (grantRevision: bigint): FlowCommand => ({
     type: 'CompleteExchange',
     data: {
       exchangeId: job.exchangeId,
@@ -194,9 +195,46 @@ async function exchange(deps: FlowDeps, job: ExchangeJob, ctx: CommandContext): 
       ...(scope ? { scope } : {}),
       ...(expiresAt ? { tokenExpiresAt: new Date(expiresAt).toISOString() } : {}),
     },
-  }, ctx);
+  });
+  await recordCompletion(deps, job, issued, completion, ctx);
   deps.observer.flowCompleted?.(initiated.serverName);
   return { ok: true, flowId: job.flowId, userId: initiated.userId, serverName: initiated.serverName, alreadyCompleted: false };
+}
+
+/**
+ * Appends `TokensIssued` and `FlowCompleted` in one write (one commit on the embedded store),
+ * the grant event first: `FlowCompleted` names the grant revision, read just before. When
+ * anything slipped in (a refresh on the grant stream, an expiry on the flow), the two are
+ * written one after the other as the race allows; the grant event keeps its id, so one that a
+ * partial write already committed is not written twice.
+ */
+async function recordCompletion(
+  deps: FlowDeps,
+  job: ExchangeJob,
+  issued: { stream: string; event: EventData },
+  completion: (grantRevision: bigint) => FlowCommand,
+  ctx: CommandContext,
+): Promise<void> {
+  const grantHead = await lastRevision(deps.store, issued.stream);
+  const completed = decideFlow(completion(grantHead === null ? 0n : grantHead + 1n), job.claimed, ctx);
+  if (!completed.length) throw new EngineError(ErrorCode.ILLEGAL_TRANSITION, 'The flow machine refused CompleteExchange after our exchange claim');
+  try {
+    await deps.store.appendToStreams([
+      { streamId: issued.stream, events: issued.event, expectedRevision: grantHead ?? 'no_stream' },
+      { streamId: job.stream, events: completed, expectedRevision: job.claimed.revision! },
+    ]);
+    return;
+  } catch (err) {
+    if (!isWrongExpectedVersion(err)) throw err;
+  }
+  let grantRevision: bigint;
+  try {
+    grantRevision = (await deps.store.appendToStream(issued.stream, issued.event, { expectedRevision: grantHead ?? 'no_stream' })).nextExpectedRevision;
+  } catch (err) {
+    if (!isWrongExpectedVersion(err)) throw err;
+    grantRevision = (await deps.store.appendToStream(issued.stream, issued.event, { expectedRevision: 'any' })).nextExpectedRevision;
+  }
+  await appendOutcome(deps, job, completion(grantRevision), ctx);
 }
 
 /** The outcome follows our own claim, so it is appended right after it. */

@@ -104,12 +104,16 @@ export async function startFlow(deps: FlowDeps, input: StartFlowInput): Promise<
       ...(supersedes ? { supersedes } : {}),
     }, ctx());
     try {
-      await deps.store.appendToStream(connStream, claim, { expectedRevision: conn.revision ?? 'no_stream' });
+      // One write: the embedded store commits both at once (joiners never see a claim without
+      // its flow); on EventStoreDB the flow follows the claim, as two appends would.
+      await deps.store.appendToStreams([
+        { streamId: connStream, events: claim, expectedRevision: conn.revision ?? 'no_stream' },
+        { streamId: flowStream(prepared.flowId), events: prepared.flowEvents, expectedRevision: 'no_stream' },
+      ]);
     } catch (err) {
-      if (isWrongExpectedVersion(err)) continue; // another start won: join it
+      if (isWrongExpectedVersion(err) && err.streamName === connStream) continue; // another start won: join it
       throw err;
     }
-    await deps.store.appendToStream(flowStream(prepared.flowId), prepared.flowEvents, { expectedRevision: 'no_stream' });
     deps.observer.flowStarted?.(serverName);
     if (supersedes) await endPrevious(deps, supersedes, prepared.flowId, ctx());
     return {

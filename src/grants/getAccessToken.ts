@@ -1,9 +1,8 @@
 import { systemClock } from '../clock.js';
-import { readDomainEvents } from '../flow/commandHandler.js';
+import { lastRevision, readDomainEvents } from '../flow/commandHandler.js';
 import type { FlowDeps } from '../flow/deps.js';
 import type { CommandContext } from '../flow/newEvent.js';
 import { grantStream } from '../flow/streams.js';
-import { StreamNotFoundError } from '../store/errors.js';
 import { reauthorizationRequired, refreshUnavailable } from './grantErrors.js';
 import { foldGrant, type GrantState } from './fold.js';
 import { openTokens } from './recordTokens.js';
@@ -59,14 +58,7 @@ export function createTokenService(deps: FlowDeps, options: AccessTokenOptions =
     foldGrant(await readDomainEvents(deps.store, grantStream(userId, serverName)));
 
   /** The last revision of the grant stream, one event read. */
-  const lastRevision = async (userId: string, serverName: string): Promise<bigint | null> => {
-    try {
-      for await (const e of deps.store.readStream(grantStream(userId, serverName), { direction: 'backwards', fromRevision: 'end', maxCount: 1 })) return e.revision;
-    } catch (err) {
-      if (!(err instanceof StreamNotFoundError)) throw err;
-    }
-    return null;
-  };
+  const grantRevision = (userId: string, serverName: string): Promise<bigint | null> => lastRevision(deps.store, grantStream(userId, serverName));
 
   const usable = (state: GrantState, now: number): boolean =>
     state.status === 'active' && state.tokens !== null && (state.tokenExpiresAt === null || now < state.tokenExpiresAt - skewMs);
@@ -105,7 +97,7 @@ export function createTokenService(deps: FlowDeps, options: AccessTokenOptions =
 
   async function slowPath(userId: string, serverName: string): Promise<string> {
     const cached = cache.get(userId, serverName);
-    if (cached && deps.clock.now().getTime() < cached.refreshAt && (await lastRevision(userId, serverName)) === cached.revision) {
+    if (cached && deps.clock.now().getTime() < cached.refreshAt && (await grantRevision(userId, serverName)) === cached.revision) {
       cached.checkedAt = deps.clock.now().getTime();
       return cached.accessToken;
     }

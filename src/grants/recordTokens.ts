@@ -3,6 +3,7 @@ import { newEvent, type CommandContext } from '../flow/newEvent.js';
 import type { SealedValue } from '../flow/sealed.js';
 import { grantStream, userServerKey } from '../flow/streams.js';
 import type { TokenSet } from '../oauth/types.js';
+import type { EventData } from '../store/types.js';
 
 export interface IssuedGrant {
   flowId: string;
@@ -46,11 +47,11 @@ export async function openTokens(deps: Pick<FlowDeps, 'grantSealer'>, sealed: Se
 }
 
 /**
- * Records the tokens a completed flow obtained: one `TokensIssued` event on the grant
- * stream, the token set sealed under a new data key of this grant. Returns the event's
- * revision (referenced by `FlowCompleted`).
+ * The `TokensIssued` event of a completed flow, for the grant stream of (user, server): the
+ * token set sealed under a new data key of this grant (the key is stored before this returns).
+ * Appending it is the caller's: the callback writes it together with `FlowCompleted`.
  */
-export async function recordTokensIssued(deps: FlowDeps, grant: IssuedGrant, tokens: TokenSet, ctx: CommandContext): Promise<bigint> {
+export async function tokensIssuedEvent(deps: FlowDeps, grant: IssuedGrant, tokens: TokenSet, ctx: CommandContext): Promise<{ stream: string; event: EventData }> {
   const { refreshToken, expiresAt, scope } = tokens;
   const sealed = await sealTokens(deps, newDataKeyId(deps, grant.userId, grant.serverName), grant.userId, grant.serverName, tokens);
   const event = newEvent('TokensIssued', {
@@ -65,6 +66,6 @@ export async function recordTokensIssued(deps: FlowDeps, grant: IssuedGrant, tok
     ...(scope ? { scope } : {}),
     hasRefreshToken: Boolean(refreshToken),
   }, ctx);
-  const r = await deps.store.appendToStream(grantStream(grant.userId, grant.serverName), event, { expectedRevision: 'any' });
-  return r.nextExpectedRevision;
+  // A fixed id makes re-appending this event after a partial multi-stream write idempotent.
+  return { stream: grantStream(grant.userId, grant.serverName), event: { ...event, id: deps.random.uuid() } };
 }

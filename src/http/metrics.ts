@@ -101,11 +101,12 @@ export function instrumentStore(store: EventStore, observer: FlowObserver): Even
   if (!report) return store;
   return new Proxy(store, {
     get(target, prop, receiver) {
-      if (prop === 'appendToStream') {
-        return async (...args: Parameters<EventStore['appendToStream']>) => {
+      if (prop === 'appendToStream' || prop === 'appendToStreams') {
+        const append = (target[prop] as (...a: unknown[]) => Promise<unknown>).bind(target);
+        return async (...args: unknown[]) => {
           const t0 = process.hrtime.bigint();
           try {
-            return await target.appendToStream(...args);
+            return await append(...args);
           } finally {
             report(Number(process.hrtime.bigint() - t0) / 1e9);
           }

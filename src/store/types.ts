@@ -50,6 +50,13 @@ export interface AppendOptions {
   expectedRevision?: ExpectedRevision;
 }
 
+/** One stream's part of {@link EventStore.appendToStreams}. */
+export interface StreamAppend {
+  streamId: string;
+  events: EventData | EventData[];
+  expectedRevision?: ExpectedRevision;
+}
+
 export interface AppendResult {
   /** Revision of the last event now in the stream. */
   nextExpectedRevision: bigint;
@@ -99,6 +106,18 @@ export interface EventStore {
     events: EventData | EventData[],
     options?: AppendOptions,
   ): Promise<AppendResult>;
+  /**
+   * Appends to several streams in order, each part at its own expected revision, and resolves
+   * with one result per part. Every part is validated before anything is written; the first
+   * part that fails rejects the call with that part's error and no later part is written.
+   *
+   * Atomicity is the adapter's, stated as a capability: the embedded store writes all parts in
+   * one transaction (all or nothing, one fsync); EventStoreDB has no multi-stream transaction,
+   * so its adapter appends the parts one after another and a failure or a crash can leave a
+   * committed prefix. Callers must be correct under the weaker guarantee: a committed prefix is
+   * exactly what the same appends made one by one would leave.
+   */
+  appendToStreams(parts: StreamAppend[]): Promise<AppendResult[]>;
   /** Throws {@link StreamNotFoundError} (on iteration) when the stream has no events. */
   readStream<E extends RecordedEvent = RecordedEvent>(
     streamId: string,

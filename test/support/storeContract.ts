@@ -4,6 +4,7 @@ import { appendAndReadCases } from './storeContract/appendAndRead.js';
 import { badInputCases } from './storeContract/badInput.js';
 import { expectedRevisionCases, idempotencyCases } from './storeContract/expectedRevision.js';
 import { lifecycleCases } from './storeContract/lifecycle.js';
+import { multiStreamCases } from './storeContract/multiStream.js';
 import { subscriptionCases } from './storeContract/subscriptions.js';
 import type { StoreCapabilities } from './storeContract/harness.js';
 
@@ -16,12 +17,13 @@ export function storeContract(
   test: TestFn,
   name: string,
   factory: () => Promise<{ store: EventStore; cleanup?: () => Promise<void> }>,
-  capabilities: StoreCapabilities = { globallyUniqueEventIds: true },
+  capabilities: StoreCapabilities = { globallyUniqueEventIds: true, atomicMultiStreamAppends: true },
 ): void {
   const contract = { test, name, factory, capabilities };
   appendAndReadCases(contract);
   expectedRevisionCases(contract);
   idempotencyCases(contract);
+  multiStreamCases(contract);
   badInputCases(contract);
   subscriptionCases(contract);
   lifecycleCases(contract);

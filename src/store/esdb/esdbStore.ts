@@ -7,10 +7,12 @@ import type {
   AppendResult,
   EventData,
   EventStore,
+  ExpectedRevision,
   Position,
   ReadAllOptions,
   ReadStreamOptions,
   RecordedEvent,
+  StreamAppend,
   SubscribeToAllOptions,
   Subscription,
 } from '../types.js';
@@ -18,6 +20,13 @@ import { comparePositions, isSystemRecord, toRecordedEvent } from './convert.js'
 import { isTransientEsdbError, mapEsdbError } from './errors.js';
 import { drain } from './reads.js';
 import { EsdbSubscription } from './subscription.js';
+
+/** One validated part of an append, ready for the wire. */
+interface PreparedAppend {
+  streamId: string;
+  expected: ExpectedRevision;
+  wire: ReturnType<typeof jsonEvent>[];
+}
 
 /** Tries per append when the call drops (each retry re-sends the same event ids). */
 const APPEND_ATTEMPTS = 3;
@@ -54,8 +63,29 @@ export class EsdbStore implements EventStore {
 
   async appendToStream(streamId: string, events: EventData | EventData[], options: AppendOptions = {}): Promise<AppendResult> {
     this.assertOpen();
+    return this.send(this.prepare({ streamId, events, ...options }));
+  }
+
+  /**
+   * One part after another: EventStoreDB has no multi-stream transaction, so a failure (or a
+   * crash) part-way leaves the earlier parts committed, exactly as separate appends would.
+   * Every part is validated before the first is sent.
+   */
+  async appendToStreams(parts: StreamAppend[]): Promise<AppendResult[]> {
+    this.assertOpen();
+    if (!Array.isArray(parts) || parts.length === 0) {
+      throw new EngineError(ErrorCode.INVALID_ARGUMENT, 'appendToStreams needs at least one part');
+    }
+    const prepared = parts.map((p) => this.prepare(p));
+    const results: AppendResult[] = [];
+    for (const p of prepared) results.push(await this.send(p));
+    return results;
+  }
+
+  /** Validates one stream's append and builds its wire events (throws on bad input). */
+  private prepare({ streamId, events, expectedRevision }: StreamAppend): PreparedAppend {
     validateStreamName(streamId);
-    const expected = options.expectedRevision ?? 'any';
+    const expected = expectedRevision ?? 'any';
     validateExpectedRevision(expected);
     const list = Array.isArray(events) ? events : [events];
     const prepared = prepareBatch(list);
@@ -69,6 +99,10 @@ export class EsdbStore implements EventStore {
         metadata: (e.metadata ?? {}) as JSONType,
       }),
     );
+    return { streamId, expected, wire };
+  }
+
+  private async send({ streamId, expected, wire }: PreparedAppend): Promise<AppendResult> {
     for (let attempt = 1; ; attempt++) {
       try {
         const result = await this.client.appendToStream(streamId, wire, { expectedRevision: expected });

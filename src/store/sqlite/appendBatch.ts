@@ -74,16 +74,24 @@ function idempotentResult(
   return { nextExpectedRevision: BigInt(last.revision), position: toPosition(last.position) };
 }
 
-/** One caller's append, waiting for the group it joined to commit. */
-interface PendingAppend {
+/** One stream's part of a caller's append. */
+export interface AppendPart {
   streamId: string;
   batch: PreparedEvent[];
   expected: ExpectedRevision;
 }
 
+/** Which part of a multi-stream append failed, and why (its savepoint is already rolled back). */
+class PartFailed {
+  constructor(readonly index: number, readonly cause: unknown) {}
+}
+
 export interface GroupAppender {
-  /** Queues the append; settles once the group holding it has committed (or failed). */
-  append(streamId: string, batch: PreparedEvent[], expected: ExpectedRevision): Promise<AppendResult>;
+  /**
+   * Queues the parts as one item of the next group (all or nothing, in order); settles once
+   * the group holding it has committed (or failed).
+   */
+  append(parts: AppendPart[]): Promise<AppendResult[]>;
   /** Commits whatever is queued now, synchronously (used before closing). */
   flush(): void;
 }
@@ -94,19 +102,20 @@ const unavailable = (streamId: string, cause: unknown): EngineError =>
 /**
  * Group commit. Appends that arrive while the event loop is busy (before the next check phase)
  * are written in one `BEGIN IMMEDIATE … COMMIT`, so one fsync covers them all instead of one
- * each. Every append runs in its own `SAVEPOINT`: a revision conflict, an id clash or a failing
- * insert rolls back that append only and is reported only to its caller. Nobody is answered
- * before the `COMMIT` returns, so an acknowledged append is as durable as before; if the
- * `COMMIT` (or the `BEGIN`) fails, every append of the group fails with `store_unavailable`.
+ * each. Every caller's append (one stream, or several for `appendToStreams`) runs in its own
+ * `SAVEPOINT`: a revision conflict, an id clash or a failing insert rolls back that append
+ * only (every part of it) and is reported only to its caller. Nobody is answered before the
+ * `COMMIT` returns, so an acknowledged append is as durable as before; if the `COMMIT` (or the
+ * `BEGIN`) fails, every append of the group fails with `store_unavailable`.
  *
- * Inside the transaction: one indexed head lookup, one INSERT per event (`BEGIN IMMEDIATE`
- * takes the write lock first, so the head read is the truth across processes).
+ * Inside the transaction: one indexed head lookup per part, one INSERT per event (`BEGIN
+ * IMMEDIATE` takes the write lock first, so the head read is the truth across processes).
  * `UNIQUE(stream_id, revision)` backs the revision check; `UNIQUE(event_id)` detects retries,
  * resolved after the savepoint's rollback by {@link idempotentResult}, which sees the appends
  * written earlier in the same group, exactly as it would have had they committed one by one.
  */
 export function createGroupAppender(db: Database, st: Statements, onCommitted: () => void): GroupAppender {
-  const writeOne = (streamId: string, batch: PreparedEvent[], expected: ExpectedRevision): AppendResult => {
+  const writeOne = ({ streamId, batch, expected }: AppendPart): AppendResult => {
     const head = st.streamHead.get(streamId);
     if (!accepts(expected, head)) throw new RevisionMismatch(head);
     let revision = head === undefined ? 0 : head + 1;
@@ -118,36 +127,54 @@ export function createGroupAppender(db: Database, st: Statements, onCommitted: (
     return { nextExpectedRevision: BigInt(revision - 1), position: toPosition(Number(position)) };
   };
 
-  /** What a rolled-back append tells its caller: a retry's original result, or the error. */
-  const settleFailed = (p: PendingAppend, err: unknown): Outcome<AppendResult> => {
+  const writeAll = (parts: AppendPart[]): AppendResult[] => {
+    const results: AppendResult[] = [];
+    for (let i = 0; i < parts.length; i++) {
+      try {
+        results.push(writeOne(parts[i]!));
+      } catch (err) {
+        // SQLite ending the whole transaction is every item's failure, not this part's.
+        if (!db.inTransaction) throw err;
+        throw new PartFailed(i, err);
+      }
+    }
+    return results;
+  };
+
+  /**
+   * What a rolled-back append tells its caller: a retry's original results when every part is
+   * already stored where it would have gone, otherwise the failing part's error.
+   */
+  const settleFailed = (parts: AppendPart[], failure: unknown): Outcome<AppendResult[]> => {
+    const index = failure instanceof PartFailed ? failure.index : 0;
+    const err = failure instanceof PartFailed ? failure.cause : failure;
+    const part = parts[index]!;
     try {
+      if (err instanceof RevisionMismatch || isUniqueViolation(err)) {
+        const retried = parts.map((p) => idempotentResult(st, p.streamId, p.batch, p.expected));
+        if (retried.every((r) => r !== undefined)) return { ok: true, result: retried as AppendResult[] };
+      }
       if (err instanceof RevisionMismatch) {
-        const retried = idempotentResult(st, p.streamId, p.batch, p.expected);
-        if (retried !== undefined) return { ok: true, result: retried };
         return {
           ok: false,
-          error: new WrongExpectedVersionError(p.streamId, p.expected, err.head === undefined ? 'no_stream' : BigInt(err.head)),
+          error: new WrongExpectedVersionError(part.streamId, part.expected, err.head === undefined ? 'no_stream' : BigInt(err.head)),
         };
-      }
-      if (isUniqueViolation(err)) {
-        const retried = idempotentResult(st, p.streamId, p.batch, p.expected);
-        if (retried !== undefined) return { ok: true, result: retried };
       }
     } catch (resolved) {
       return { ok: false, error: resolved };
     }
-    return { ok: false, error: unavailable(p.streamId, err) };
+    return { ok: false, error: unavailable(part.streamId, err) };
   };
 
-  const group = createGroupCommit<PendingAppend, AppendResult>(db, {
-    run: (p) => writeOne(p.streamId, p.batch, p.expected),
+  const group = createGroupCommit<AppendPart[], AppendResult[]>(db, {
+    run: writeAll,
     failed: settleFailed,
-    groupFailed: (p, err) => unavailable(p.streamId, err),
+    groupFailed: (parts, err) => unavailable(parts[0]!.streamId, err),
     committed: onCommitted,
   });
 
   return {
-    append: (streamId, batch, expected) => group.submit({ streamId, batch, expected }),
+    append: (parts) => group.submit(parts),
     flush: group.flush,
   };
 }

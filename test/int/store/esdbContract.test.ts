@@ -17,8 +17,11 @@ import { storeContract } from '../../support/storeContract.js';
  * test closing its store would break another's in-flight append (see src/store/esdb/index.ts).
  */
 const serial = test.serial as TestFn;
-/** EventStoreDB has no global event-id index: ids are only a per-position idempotency key. */
-const ESDB = { globallyUniqueEventIds: false };
+/**
+ * EventStoreDB has no global event-id index (ids are only a per-position idempotency key) and
+ * no multi-stream transaction (`appendToStreams` can leave a committed prefix).
+ */
+const ESDB = { globallyUniqueEventIds: false, atomicMultiStreamAppends: false };
 
 const viaTestServer = (options: EsdbTestServerOptions) => async () => {
   const server = await startEsdbTestServer(options);

@@ -12,6 +12,11 @@ export type StoreFactory = () => Promise<{ store: EventStore; cleanup?: () => Pr
  */
 export interface StoreCapabilities {
   globallyUniqueEventIds: boolean;
+  /**
+   * `appendToStreams` is all or nothing. EventStoreDB has no multi-stream transaction, so its
+   * adapter can leave a committed prefix when a later part fails; the embedded store cannot.
+   */
+  atomicMultiStreamAppends: boolean;
 }
 
 export interface Contract {
