@@ -6,6 +6,7 @@ import { GrantEventSchemas, McpConnectionEventSchemas } from '../grants/events.j
 import { RegistryEventSchemas } from '../registry/events.js';
 import { ConnectionEventSchemas } from './connectionEvents.js';
 import { FlowEventSchemas } from './events.js';
+import { fastCheckOf } from './fastCheck.js';
 import { EventMetadataSchema, type EventMetadata } from './metadata.js';
 
 /**
@@ -63,20 +64,34 @@ export type DecodeResult =
 /** Where an undecodable event sits; built on the error paths only (replay decodes the whole log). */
 const whereOf = (recorded: RecordedEvent) => ({ stream: recorded.streamId, revision: recorded.revision.toString(), type: recorded.type });
 
+const metadataCheck = fastCheckOf(EventMetadataSchema);
+
 /**
  * Decodes a recorded event: known type, valid metadata, not from a future schema version,
  * upcast to the current version, payload valid. Never throws: replay reports anomalies.
+ *
+ * Metadata and payload first go through a {@link fastCheckOf} predicate derived from their
+ * schema: when it vouches for them (valid, and already exactly what zod would return) they
+ * are used as read, so a healthy event costs no zod parse and no copies; anything else goes
+ * through zod, which alone shapes outputs and error messages. Decoded events may therefore
+ * share objects with the recorded event: neither is ever mutated.
  */
 export function decodeEvent(recorded: RecordedEvent): DecodeResult {
   const entry = CATALOGUE[recorded.type];
   if (!entry) {
     return { ok: false, error: new EngineError(ErrorCode.UNKNOWN_EVENT_TYPE, `Unknown event type ${quote(recorded.type)}`, { details: whereOf(recorded) }) };
   }
-  const meta = EventMetadataSchema.safeParse(recorded.metadata);
-  if (!meta.success) {
-    return { ok: false, error: new EngineError(ErrorCode.INVALID_EVENT_PAYLOAD, `Invalid metadata on ${quote(recorded.type)}`, { details: { ...whereOf(recorded), issues: meta.error.issues.map((i) => i.path.join('.')) } }) };
+  let metadata: EventMetadata;
+  if (metadataCheck !== null && metadataCheck(recorded.metadata)) {
+    metadata = recorded.metadata as EventMetadata;
+  } else {
+    const meta = EventMetadataSchema.safeParse(recorded.metadata);
+    if (!meta.success) {
+      return { ok: false, error: new EngineError(ErrorCode.INVALID_EVENT_PAYLOAD, `Invalid metadata on ${quote(recorded.type)}`, { details: { ...whereOf(recorded), issues: meta.error.issues.map((i) => i.path.join('.')) } }) };
+    }
+    metadata = meta.data;
   }
-  let version = meta.data.schemaVersion;
+  let version = metadata.schemaVersion;
   if (version > entry.version) {
     return { ok: false, error: new EngineError(ErrorCode.FUTURE_SCHEMA_VERSION, `${recorded.type} v${version} is newer than this engine knows (v${entry.version})`, { details: whereOf(recorded) }) };
   }
@@ -91,17 +106,21 @@ export function decodeEvent(recorded: RecordedEvent): DecodeResult {
   } catch (cause) {
     return { ok: false, error: new EngineError(ErrorCode.INVALID_EVENT_PAYLOAD, `Cannot upcast ${recorded.type}`, { cause, details: whereOf(recorded) }) };
   }
-  const parsed = entry.schema.safeParse(data);
-  if (!parsed.success) {
-    return { ok: false, error: new EngineError(ErrorCode.INVALID_EVENT_PAYLOAD, `Invalid ${recorded.type} payload`, { details: { ...whereOf(recorded), issues: parsed.error.issues.map((i) => i.path.join('.')) } }) };
+  const check = fastCheckOf(entry.schema);
+  if (check === null || !check(data)) {
+    const parsed = entry.schema.safeParse(data);
+    if (!parsed.success) {
+      return { ok: false, error: new EngineError(ErrorCode.INVALID_EVENT_PAYLOAD, `Invalid ${recorded.type} payload`, { details: { ...whereOf(recorded), issues: parsed.error.issues.map((i) => i.path.join('.')) } }) };
+    }
+    data = parsed.data as Record<string, unknown>;
   }
   return {
     ok: true,
     event: {
       type: recorded.type,
-      data: parsed.data as Record<string, unknown>,
-      // zod's output is already a fresh object: no second copy unless upcasting moved the version.
-      metadata: version === meta.data.schemaVersion ? meta.data : { ...meta.data, schemaVersion: version },
+      data,
+      // Upcasting moved the version: a copy, never an edit of the stored event's metadata.
+      metadata: version === metadata.schemaVersion ? metadata : { ...metadata, schemaVersion: version },
       streamId: recorded.streamId,
       revision: recorded.revision,
       id: recorded.id,
