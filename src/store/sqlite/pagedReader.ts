@@ -15,6 +15,8 @@ export interface PagedRead {
 }
 
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+/** Stands in for a row already handed out (keeps the page array packed and of one type). */
+const CONSUMED = [] as unknown as EventRow;
 
 /**
  * A single-use async iterator over pages of rows. Paged with keyset cursors rather than one
@@ -42,7 +44,7 @@ export class PagedReader implements AsyncIterableIterator<RecordedEvent> {
   }
 
   async next(): Promise<IteratorResult<RecordedEvent>> {
-    if (this.#index < this.#rows.length) return { done: false, value: toRecordedEvent(this.#rows[this.#index++]!) };
+    if (this.#index < this.#rows.length) return { done: false, value: this.#take() };
     if (this.#finished) return DONE;
     const read = this.#begin();
     if (read === undefined || this.#remaining <= 0) return this.#finish();
@@ -60,7 +62,18 @@ export class PagedReader implements AsyncIterableIterator<RecordedEvent> {
     this.#rows = rows;
     this.#index = 0;
     if (rows.length === 0) return this.#finish();
-    return { done: false, value: toRecordedEvent(rows[this.#index++]!) };
+    return { done: false, value: this.#take() };
+  }
+
+  /**
+   * Decodes the next row and drops it from the page: a consumed row's strings are garbage at
+   * once instead of living (and being copied by every young-generation GC) until the page ends.
+   */
+  #take(): RecordedEvent {
+    const i = this.#index++;
+    const row = this.#rows[i]!;
+    this.#rows[i] = CONSUMED;
+    return toRecordedEvent(row);
   }
 
   async return(): Promise<IteratorResult<RecordedEvent>> {
