@@ -123,7 +123,7 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env, options:
         '!!! ENCRYPTION_KEY is not set: using a DEVELOPMENT key from the data folder. Secrets in the event log are only as safe as that file. Set ENCRYPTION_KEY (base64 of 32 bytes) in production !!!');
     }
     const sealer = createSealer({ activeKey, previousKeys: config.oldEncryptionKeys });
-    const dataKeys = openDataKeyStore(env.DATA_KEY_STORE || config.eventStore);
+    const dataKeys = openDataKeyStore(env.DATA_KEY_STORE || config.eventStore, { eventStore: rawStore });
     steps.push({ order: 7, run: () => dataKeys.close() });
     const driver = options.driver ?? createOAuthDriver({ allowedDomains: config.allowedDomains, clock: systemClock });
 

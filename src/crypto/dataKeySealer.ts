@@ -13,6 +13,11 @@ import type { KeyEntry } from './keyRing.js';
  * mutable, erasable place; envelopes carry `dk` = the data key id.
  */
 export interface DataKeySealer {
+  /**
+   * Creates the data key `keyId` now if it does not exist (durable once resolved), so that a
+   * later `seal` finds it: lets a caller create the key while other writes commit.
+   */
+  prepareKey(keyId: string): Promise<void>;
   seal(keyId: string, plaintext: string, aad: string): Promise<SealedValue>;
   /** `KEY_SHREDDED` once the envelope's data key was destroyed. */
   open(sealed: SealedValue, aad: string): Promise<string>;
@@ -33,16 +38,21 @@ export function createDataKeySealer(master: Sealer, keys: DataKeyStore): DataKey
     const key = Buffer.from(master.open(wrapped, wrapAad(keyId)), 'base64url');
     return { kid: createHash('sha256').update(key).digest().subarray(0, 8).toString('base64url'), key };
   };
+  /** The stored wrapped key, created first when missing; the first creator's wins. */
+  const ensureKey = async (keyId: string): Promise<Envelope> => {
+    let wrapped = await keys.get(keyId);
+    if (!wrapped) {
+      if (await keys.isDestroyed(keyId)) throw shredded(keyId);
+      await keys.put(keyId, master.seal(randomBytes(32).toString('base64url'), wrapAad(keyId)) as Envelope);
+      wrapped = await keys.get(keyId);
+      if (!wrapped) throw shredded(keyId);
+    }
+    return wrapped;
+  };
   return {
+    prepareKey: async (keyId) => void (await ensureKey(keyId)),
     async seal(keyId, plaintext, aad) {
-      let wrapped = await keys.get(keyId);
-      if (!wrapped) {
-        if (await keys.isDestroyed(keyId)) throw shredded(keyId);
-        await keys.put(keyId, master.seal(randomBytes(32).toString('base64url'), wrapAad(keyId)) as Envelope);
-        wrapped = await keys.get(keyId);
-        if (!wrapped) throw shredded(keyId);
-      }
-      return { ...sealWithKey(unwrap(keyId, wrapped), plaintext, aad), dk: keyId };
+      return { ...sealWithKey(unwrap(keyId, await ensureKey(keyId)), plaintext, aad), dk: keyId };
     },
     async open(sealed, aad) {
       const envelope = sealed as Envelope;

@@ -13,7 +13,7 @@ import { applyDecision, decideFlow, type FlowCommand } from './decide.js';
 import type { CommandContext } from './newEvent.js';
 import { hashEquals, parseState, sha256 } from './secrets.js';
 import { flowStream } from './streams.js';
-import { tokensIssuedEvent } from '../grants/recordTokens.js';
+import { newDataKeyId, tokensIssuedEvent } from '../grants/recordTokens.js';
 import type { EventData } from '../store/types.js';
 
 export interface CallbackInput {
@@ -110,12 +110,27 @@ export async function handleCallback(deps: FlowDeps, input: CallbackInput): Prom
 
   const exchangeId = deps.random.uuid();
   const codeHash = sha256(input.code);
+  // The grant's data key is created while the claim commits (on the embedded store, in the
+  // same transaction): the completion then waits for one commit, not two. A key nobody seals
+  // under is shredded; if creating it failed, sealing creates it later.
+  const keyId = newDataKeyId(deps, c.userId!, c.serverName!);
+  const keyReady = deps.grantSealer.prepareKey(keyId).catch(() => undefined);
   const claim = await handleCommand(deps.store, stream, foldFlow, (f) => decideFlow({ type: 'StartExchange', exchangeId, codeHash }, f, ctx), { firstRead: read });
+  await keyReady;
   if (!claim.appended.length) {
+    await discardKey(deps, keyId);
     return claim.state.value === 'exchanging' ? awaitOutcome(deps, parsed.flowId) : outcomeOf(claim.state, parsed.flowId);
   }
   const claimed = applyDecision(claim.state, claim.appended, claim.result!.nextExpectedRevision);
-  return exchange(deps, { flowId: parsed.flowId, stream, initiated, code: input.code, exchangeId, claimed, reused: c.reusedClient !== null }, ctx);
+  const outcome = await exchange(deps, { flowId: parsed.flowId, stream, initiated, code: input.code, exchangeId, claimed, reused: c.reusedClient !== null, keyId }, ctx);
+  // A failed exchange sealed nothing under the key (failures are recorded before any sealing).
+  if (!outcome.ok) await discardKey(deps, keyId);
+  return outcome;
+}
+
+/** Shreds a prepared data key that sealed nothing (best effort: it guards no secret). */
+async function discardKey(deps: FlowDeps, keyId: string): Promise<void> {
+  await deps.grantSealer.shred(keyId).catch((err: unknown) => deps.logger.warn({ err: String(err) }, 'could not shred an unused data key'));
 }
 
 function initiatedData(events: DomainEvent[]): FlowEventData<'FlowInitiated'> {
@@ -133,6 +148,8 @@ interface ExchangeJob {
   /** The flow right after our `CodeExchangeStarted`: outcomes are decided against it. */
   claimed: FlowState;
   reused: boolean;
+  /** The data key prepared for this grant's tokens. */
+  keyId: string;
 }
 
 async function exchange(deps: FlowDeps, job: ExchangeJob, ctx: CommandContext): Promise<CallbackOutcome> {
@@ -185,7 +202,7 @@ async function exchange(deps: FlowDeps, job: ExchangeJob, ctx: CommandContext): 
     issuer: initiated.discovery.issuer,
     clientId: client.clientId,
     registrationKey: initiated.client.registrationKey,
-  }, tokens, ctx);
+  }, tokens, ctx, job.keyId);
   const { expiresAt, scope } = tokens;
   const completion = (grantRevision: bigint): FlowCommand => ({
     type: 'CompleteExchange',

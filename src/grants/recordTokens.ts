@@ -48,12 +48,19 @@ export async function openTokens(deps: Pick<FlowDeps, 'grantSealer'>, sealed: Se
 
 /**
  * The `TokensIssued` event of a completed flow, for the grant stream of (user, server): the
- * token set sealed under a new data key of this grant (the key is stored before this returns).
+ * token set sealed under a new data key of this grant, `keyId` (created here unless the caller
+ * prepared it; stored before this returns).
  * Appending it is the caller's: the callback writes it together with `FlowCompleted`.
  */
-export async function tokensIssuedEvent(deps: FlowDeps, grant: IssuedGrant, tokens: TokenSet, ctx: CommandContext): Promise<{ stream: string; event: EventData }> {
+export async function tokensIssuedEvent(
+  deps: FlowDeps,
+  grant: IssuedGrant,
+  tokens: TokenSet,
+  ctx: CommandContext,
+  keyId: string = newDataKeyId(deps, grant.userId, grant.serverName),
+): Promise<{ stream: string; event: EventData }> {
   const { refreshToken, expiresAt, scope } = tokens;
-  const sealed = await sealTokens(deps, newDataKeyId(deps, grant.userId, grant.serverName), grant.userId, grant.serverName, tokens);
+  const sealed = await sealTokens(deps, keyId, grant.userId, grant.serverName, tokens);
   const event = newEvent('TokensIssued', {
     flowId: grant.flowId,
     userId: grant.userId,

@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import type { DataKeyStore } from '../../crypto/dataKeys.js';
 import type { Envelope } from '../../crypto/envelope.js';
-import { createGroupCommit } from '../sqlite/groupCommit.js';
+import { groupCommitFor } from '../sqlite/groupCommit.js';
 import { openDatabase } from '../sqlite/openDatabase.js';
 
 /**
@@ -30,6 +30,16 @@ const SCHEMA = `
  */
 export function openSqliteDataKeyStore(path: string, options: { busyTimeoutMs?: number } = {}): DataKeyStore & { close(): void } {
   const db: Database = openDatabase({ path, ...(options.busyTimeoutMs ? { busyTimeoutMs: options.busyTimeoutMs } : {}) });
+  return dataKeyStoreOn(db, { ownsConnection: true });
+}
+
+/**
+ * A data-key store on an open connection, typically the event store's own
+ * (`SqliteEventStore.connection()`): puts then join the group commit of event appends, so a
+ * key created in the same event-loop turn as an append costs no fsync of its own. A borrowed
+ * connection is left open by `close`; its owner closes it.
+ */
+export function dataKeyStoreOn(db: Database, { ownsConnection }: { ownsConnection: boolean }): DataKeyStore & { close(): void } {
   db.pragma('secure_delete = ON');
   db.exec(SCHEMA);
   const st = {
@@ -44,20 +54,23 @@ export function openSqliteDataKeyStore(path: string, options: { busyTimeoutMs?: 
     if (!changed) st.tombstone.run(keyId, now, now);
     return changed;
   });
-  // Puts arriving in one event-loop turn share one transaction (one fsync); each caller is
-  // answered only after the COMMIT, so a resolved put is as durable as before.
-  const puts = createGroupCommit<{ keyId: string; wrapped: string }, void>(db, {
-    run: (p) => void st.insert.run(p.keyId, p.wrapped, Date.now()),
-    failed: (_p, err) => ({ ok: false, error: err ?? new Error('insert failed') }),
-    groupFailed: (_p, err) => err,
-  });
+  // Puts arriving in one event-loop turn share one transaction (one fsync) with everything else
+  // written on this connection in that turn; each caller is answered only after the COMMIT, so
+  // a resolved put is as durable as before.
+  const group = groupCommitFor(db);
+  const put = (keyId: string, wrapped: string): Promise<void> =>
+    group.submit<void>({
+      run: () => void st.insert.run(keyId, wrapped, Date.now()),
+      failed: (err) => ({ ok: false, error: err ?? new Error('insert failed') }),
+      groupFailed: (err) => err,
+    });
   return {
     async get(keyId) {
       const row = st.get.get(keyId);
       return row?.wrapped ? (JSON.parse(row.wrapped) as Envelope) : undefined;
     },
     put(keyId, wrapped) {
-      return puts.submit({ keyId, wrapped: JSON.stringify(wrapped) });
+      return put(keyId, JSON.stringify(wrapped));
     },
     async destroy(keyId) {
       const existed = destroy.immediate(keyId, Date.now());
@@ -72,8 +85,8 @@ export function openSqliteDataKeyStore(path: string, options: { busyTimeoutMs?: 
       return st.get.get(keyId)?.destroyed != null;
     },
     close: () => {
-      puts.flush();
-      db.close();
+      group.flush();
+      if (ownsConnection) db.close();
     },
   };
 }

@@ -4,7 +4,7 @@ import { WrongExpectedVersionError } from '../errors.js';
 import type { AppendResult, ExpectedRevision } from '../types.js';
 import type { PreparedEvent } from './prepareBatch.js';
 import type { Statements } from './statements.js';
-import { createGroupCommit, type Outcome } from './groupCommit.js';
+import { groupCommitFor, type Outcome } from './groupCommit.js';
 import { toPosition } from './toRecordedEvent.js';
 
 /** Thrown inside the transaction to roll it back; handled right outside. */
@@ -166,15 +166,16 @@ export function createGroupAppender(db: Database, st: Statements, onCommitted: (
     return { ok: false, error: unavailable(part.streamId, err) };
   };
 
-  const group = createGroupCommit<AppendPart[], AppendResult[]>(db, {
-    run: writeAll,
-    failed: settleFailed,
-    groupFailed: (parts, err) => unavailable(parts[0]!.streamId, err),
-    committed: onCommitted,
-  });
+  const group = groupCommitFor(db);
+  group.onCommitted(onCommitted);
 
   return {
-    append: (parts) => group.submit(parts),
+    append: (parts) =>
+      group.submit<AppendResult[]>({
+        run: () => writeAll(parts),
+        failed: (err) => settleFailed(parts, err),
+        groupFailed: (err) => unavailable(parts[0]!.streamId, err),
+      }),
     flush: group.flush,
   };
 }

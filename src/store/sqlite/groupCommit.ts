@@ -1,41 +1,65 @@
 import type { Database } from 'better-sqlite3';
 
-/** What one item's work came to: a result for its caller, or the error to answer with. */
+/** What one job's work came to: a result for its caller, or the error to answer with. */
 export type Outcome<R> = { ok: true; result: R } | { ok: false; error: unknown };
 
-export interface GroupCommitOptions<T, R> {
-  /** The item's writes, inside its own SAVEPOINT; throwing rolls back this item only. */
-  run(item: T): R;
-  /** After this item's savepoint was rolled back: what its caller hears (may still be a success). */
-  failed(item: T, err: unknown): Outcome<R>;
-  /** When BEGIN or COMMIT fails: the error every caller of the group hears. */
-  groupFailed(item: T, err: unknown): unknown;
-  /** After a COMMIT in which at least one item succeeded, before anyone is answered. */
-  committed?(): void;
+/** One caller's writes, as the group runs them. */
+export interface GroupJob<R> {
+  /** The writes, inside the job's own SAVEPOINT; throwing rolls back this job only. */
+  run(): R;
+  /** After this job's savepoint was rolled back: what its caller hears (may still be a success). */
+  failed(err: unknown): Outcome<R>;
+  /** When BEGIN or COMMIT fails: the error this job's caller hears. */
+  groupFailed(err: unknown): unknown;
 }
 
-export interface GroupCommit<T, R> {
-  /** Queues the item; settles once the group holding it has committed (or failed). */
-  submit(item: T): Promise<R>;
+export interface GroupCommit {
+  /** Queues the job; settles once the group holding it has committed (or failed). */
+  submit<R>(job: GroupJob<R>): Promise<R>;
   /** Commits whatever is queued now, synchronously (used before closing). */
   flush(): void;
+  /** Runs after every COMMIT in which at least one job succeeded, before anyone is answered. */
+  onCommitted(listener: () => void): void;
+}
+
+const byConnection = new WeakMap<Database, GroupCommit>();
+
+/**
+ * The group commit of a connection: one per connection, shared by every writer on it (event
+ * appends, data-key puts), so writes of different kinds made in one event-loop turn share a
+ * transaction and a single fsync.
+ */
+export function groupCommitFor(db: Database): GroupCommit {
+  let group = byConnection.get(db);
+  if (!group) {
+    group = createGroupCommit(db);
+    byConnection.set(db, group);
+  }
+  return group;
+}
+
+interface Queued {
+  job: GroupJob<unknown>;
+  resolve: (r: unknown) => void;
+  reject: (err: unknown) => void;
 }
 
 /**
- * Group commit over one connection. Items submitted while the event loop is busy (before the
+ * Group commit over one connection. Jobs submitted while the event loop is busy (before the
  * next check phase) are written in one `BEGIN IMMEDIATE … COMMIT`, so one fsync covers them
- * all instead of one each. Every item runs in its own `SAVEPOINT`: a failing item rolls back
+ * all instead of one each. Every job runs in its own `SAVEPOINT`: a failing job rolls back
  * alone and only its caller hears of it. Nobody is answered before the `COMMIT` returns, so an
  * acknowledged write is exactly as durable as a write committed on its own.
  */
-export function createGroupCommit<T, R>(db: Database, options: GroupCommitOptions<T, R>): GroupCommit<T, R> {
+function createGroupCommit(db: Database): GroupCommit {
   const begin = db.prepare('BEGIN IMMEDIATE');
   const commit = db.prepare('COMMIT');
   const rollback = db.prepare('ROLLBACK');
   const savepoint = db.prepare('SAVEPOINT group_item');
   const release = db.prepare('RELEASE group_item');
   const rollbackTo = db.prepare('ROLLBACK TO group_item');
-  let queue: Array<{ item: T; resolve: (r: R) => void; reject: (err: unknown) => void }> = [];
+  const listeners: Array<() => void> = [];
+  let queue: Queued[] = [];
   let scheduled = false;
 
   const flush = (): void => {
@@ -43,18 +67,18 @@ export function createGroupCommit<T, R>(db: Database, options: GroupCommitOption
     const group = queue;
     queue = [];
     if (group.length === 0) return;
-    const outcomes: Outcome<R>[] = [];
+    const outcomes: Outcome<unknown>[] = [];
     try {
       begin.run();
     } catch (err) {
-      for (const p of group) p.reject(options.groupFailed(p.item, err));
+      for (const p of group) p.reject(p.job.groupFailed(err));
       return;
     }
     try {
       for (const p of group) {
         savepoint.run();
         try {
-          const result = options.run(p.item);
+          const result = p.job.run();
           release.run();
           outcomes.push({ ok: true, result });
         } catch (err) {
@@ -62,7 +86,7 @@ export function createGroupCommit<T, R>(db: Database, options: GroupCommitOption
           if (!db.inTransaction) throw err;
           rollbackTo.run();
           release.run();
-          outcomes.push(options.failed(p.item, err));
+          outcomes.push(p.job.failed(err));
         }
       }
       commit.run();
@@ -72,10 +96,10 @@ export function createGroupCommit<T, R>(db: Database, options: GroupCommitOption
       } catch {
         // The connection already rolled back.
       }
-      for (const p of group) p.reject(options.groupFailed(p.item, err));
+      for (const p of group) p.reject(p.job.groupFailed(err));
       return;
     }
-    if (outcomes.some((o) => o.ok)) options.committed?.();
+    if (outcomes.some((o) => o.ok)) for (const listener of listeners) listener();
     group.forEach((p, i) => {
       const o = outcomes[i]!;
       if (o.ok) p.resolve(o.result);
@@ -84,9 +108,9 @@ export function createGroupCommit<T, R>(db: Database, options: GroupCommitOption
   };
 
   return {
-    submit(item) {
+    submit<R>(job: GroupJob<R>) {
       return new Promise<R>((resolve, reject) => {
-        queue.push({ item, resolve, reject });
+        queue.push({ job: job as GroupJob<unknown>, resolve: resolve as (r: unknown) => void, reject });
         if (!scheduled) {
           scheduled = true;
           setImmediate(flush);
@@ -94,5 +118,6 @@ export function createGroupCommit<T, R>(db: Database, options: GroupCommitOption
       });
     },
     flush,
+    onCommitted: (listener) => void listeners.push(listener),
   };
 }

@@ -71,9 +71,11 @@ export class SqliteEventStore implements EventStore {
   readonly #watcher: ChangeWatcher;
   readonly #subscriptions = new Set<SqliteSubscription>();
   readonly #source: SubscriptionSource;
+  readonly #path: string;
   #closed = false;
 
   constructor(options: SqliteStoreOptions) {
+    this.#path = options.path;
     this.#db = openDatabase(options);
     this.#st = prepareStatements(this.#db);
     const dataVersion = this.#st.dataVersion;
@@ -172,6 +174,20 @@ export class SqliteEventStore implements EventStore {
   async headPosition(): Promise<Position | null> {
     const head = this.#open().headPosition.get();
     return head === null || head === undefined ? null : toPosition(head);
+  }
+
+  /** The file this store writes (`:memory:` for a memory store). */
+  get path(): string {
+    return this.#path;
+  }
+
+  /**
+   * The store's connection, for other tables of the same file that should commit with the
+   * events (the data keys: see `dataKeyStoreOn`). It closes with the store.
+   */
+  connection(): Database {
+    this.#open();
+    return this.#db;
   }
 
   /** Pragmas as SQLite reports them on this connection. */

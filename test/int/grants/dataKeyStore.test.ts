@@ -7,6 +7,7 @@ import { createDataKeySealer } from '../../../src/crypto/dataKeySealer.js';
 import { createSealer } from '../../../src/crypto/sealer.js';
 import { EngineError, ErrorCode } from '../../../src/errors.js';
 import { openDataKeyStore } from '../../../src/store/dataKeys/index.js';
+import { openEventStore } from '../../../src/store/openEventStore.js';
 import { testKey } from '../../support/engineHarness.js';
 
 const wrapped = (ct: string): Envelope => ({ v: 1, kid: 'k', iv: 'iv', ct, tag: 'tag' });
@@ -42,4 +43,24 @@ test('values sealed under a data key open until the key is shredded, then say KE
   t.is(err.code, ErrorCode.KEY_SHREDDED);
   await t.throwsAsync(sealer.seal('grant-1.a', 'more', 'grant-1:tokens'), { instanceOf: EngineError }, 'no new secrets under a shredded key');
   t.throws(() => openDataKeyStore('esdb://localhost:2113'), { instanceOf: EngineError }, 'EventStoreDB cannot erase: a separate key store is required');
+});
+
+test('on the event store\'s own file the data-key store commits with the events and closes with the store', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'data-keys-'));
+  const path = join(dir, 'events.db');
+  const store = await openEventStore(`sqlite:${path}`);
+  t.teardown(async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); });
+  const keys = openDataKeyStore(`sqlite:${path}?synchronous=full`, { eventStore: store });
+  const other = openDataKeyStore(`sqlite:${path}`);
+  t.teardown(() => other.close());
+
+  // Submitted in one turn: one group on the shared connection, both acknowledged after its COMMIT.
+  await Promise.all([keys.put('k-shared', wrapped('shared')), store.appendToStream('grant-x', { type: 'Tested', data: {} })]);
+  t.is((await other.get('k-shared'))?.ct, 'shared', 'another connection sees the committed key');
+  t.true(await keys.destroy('k-shared'));
+  t.true(await other.isDestroyed('k-shared'));
+
+  keys.close();
+  const after = await store.appendToStream('grant-x', { type: 'Tested', data: {} });
+  t.is(after.nextExpectedRevision, 1n, 'closing the data keys leaves the event store open');
 });
