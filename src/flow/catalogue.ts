@@ -6,7 +6,7 @@ import { GrantEventSchemas, McpConnectionEventSchemas } from '../grants/events.j
 import { RegistryEventSchemas } from '../registry/events.js';
 import { ConnectionEventSchemas } from './connectionEvents.js';
 import { FlowEventSchemas } from './events.js';
-import { fastCheckOf } from './fastCheck.js';
+import { compileFastCheck, type FastCheck } from './fastCheck.js';
 import { EventMetadataSchema, type EventMetadata } from './metadata.js';
 
 /**
@@ -23,6 +23,18 @@ interface CatalogueEntry {
   version: number;
   /** `upcasters[n]` lifts version n to n + 1. */
   upcasters: Record<number, Upcaster>;
+  /** The fast check compiled from `schema` (recompiled when the schema is replaced). */
+  fast?: { schema: z.ZodType; check: FastCheck | null };
+}
+
+/** The entry's fast check, compiled on first use and again whenever its schema changed. */
+function fastCheckOf(entry: CatalogueEntry): FastCheck | null {
+  let fast = entry.fast;
+  if (fast === undefined || fast.schema !== entry.schema) {
+    fast = { schema: entry.schema, check: compileFastCheck(entry.schema) };
+    entry.fast = fast;
+  }
+  return fast.check;
 }
 
 const entries = (schemas: Record<string, z.ZodType>): Record<string, CatalogueEntry> =>
@@ -64,13 +76,13 @@ export type DecodeResult =
 /** Where an undecodable event sits; built on the error paths only (replay decodes the whole log). */
 const whereOf = (recorded: RecordedEvent) => ({ stream: recorded.streamId, revision: recorded.revision.toString(), type: recorded.type });
 
-const metadataCheck = fastCheckOf(EventMetadataSchema);
+const metadataCheck = compileFastCheck(EventMetadataSchema);
 
 /**
  * Decodes a recorded event: known type, valid metadata, not from a future schema version,
  * upcast to the current version, payload valid. Never throws: replay reports anomalies.
  *
- * Metadata and payload first go through a {@link fastCheckOf} predicate derived from their
+ * Metadata and payload first go through a {@link compileFastCheck} predicate derived from their
  * schema: when it vouches for them (valid, and already exactly what zod would return) they
  * are used as read, so a healthy event costs no zod parse and no copies; anything else goes
  * through zod, which alone shapes outputs and error messages. Decoded events may therefore
@@ -106,7 +118,7 @@ export function decodeEvent(recorded: RecordedEvent): DecodeResult {
   } catch (cause) {
     return { ok: false, error: new EngineError(ErrorCode.INVALID_EVENT_PAYLOAD, `Cannot upcast ${recorded.type}`, { cause, details: whereOf(recorded) }) };
   }
-  const check = fastCheckOf(entry.schema);
+  const check = fastCheckOf(entry);
   if (check === null || !check(data)) {
     const parsed = entry.schema.safeParse(data);
     if (!parsed.success) {
