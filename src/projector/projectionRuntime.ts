@@ -3,6 +3,7 @@ import { createContext, Script } from 'node:vm';
 import type { ProjectionCommit, ProjectionRunStatus, ProjectionStateStore } from '../store/projectionState/types.js';
 import type { Position, RecordedEvent } from '../store/types.js';
 import { selects, type QueryDefinition } from './definition.js';
+import { categoriesOf, compileEventFilter, type EventFilter } from './eventFilter.js';
 import { createDispatcher, type Dispatcher, type SliceOutcome } from './dispatcher.js';
 import { installDsl } from './dsl.js';
 
@@ -58,6 +59,7 @@ export class ProjectionRuntime {
   readonly #store: ProjectionStateStore;
   readonly #options: RuntimeOptions;
   #definition: QueryDefinition | undefined;
+  #filter: EventFilter | undefined;
   #dispatcher: Dispatcher | undefined;
   #runSlice: ((timeoutMs: number) => SliceOutcome) | undefined;
   #runResult: ((timeoutMs: number) => void) | undefined;
@@ -137,6 +139,7 @@ export class ProjectionRuntime {
       const query = installDsl(context, (m) => this.#options.log(`projection ${this.name}: ${m}`));
       new Script(this.#source, { filename: `${this.name}.js` }).runInContext(context, { timeout: 1000 });
       this.#definition = query();
+      this.#filter = compileEventFilter(this.#definition);
       const d = createDispatcher(context, this.#definition, (key) =>
         this.#nothingStoredBeyondMemory ? undefined : this.#store.readState(this.name, key),
       );
@@ -166,9 +169,10 @@ export class ProjectionRuntime {
    * or used more than the time limit (its memory is dropped back to the last checkpoint).
    * `retry`: a slice was stopped by the watchdog although it had not used the limit in CPU time
    * (the machine was busy and the process descheduled): memory is dropped back to the last
-   * checkpoint without a fault and the projector re-reads from there.
+   * checkpoint without a fault and the projector re-reads from there. `categories[i]` is the
+   * category of `batch[i]` (the projector computes them once for every projection).
    */
-  apply(batch: RecordedEvent[]): 'ok' | 'faulted' | 'retry' {
+  apply(batch: RecordedEvent[], categories: readonly string[] = categoriesOf(batch)): 'ok' | 'faulted' | 'retry' {
     if (this.status !== 'running') return 'faulted';
     if (batch.length === 0) return 'ok';
     const last = batch[batch.length - 1]!.position;
@@ -177,19 +181,10 @@ export class ProjectionRuntime {
     // Batches come in position order: once one event is after ours, all the following are.
     let from = 0;
     while (!positionAfter(batch[from]!.position, this.position)) from++;
-    // Whether a type has a handler, looked up once per type per batch rather than per event.
-    const handled = new Map<string, boolean>();
-    const d = this.#definition!;
-    const all = d.selector.kind === 'all';
+    const wanted = this.#filter!;
     for (let i = from; i < batch.length; i++) {
       const e = batch[i]!;
-      let has = handled.get(e.type);
-      if (has === undefined) {
-        const h = d.handlers;
-        has = !!h && (Object.hasOwn(h, e.type) || Object.hasOwn(h, '$any'));
-        handled.set(e.type, has);
-      }
-      if (has && (all || selects(d.selector, e.streamId))) events.push(e);
+      if (wanted(e, categories[i]!)) events.push(e);
     }
     if (events.length === 0) {
       // Nothing for this projection: no vm call (each one starts and joins a watchdog thread).
@@ -283,6 +278,11 @@ export class ProjectionRuntime {
         d.evict(Math.floor(this.#options.maxCachedPartitions * 0.75));
       }
     }
+  }
+
+  /** Partition states held in memory (the projector commits early when this outgrows the cache). */
+  cachedPartitions(): number {
+    return this.status === 'running' && this.#dispatcher ? this.#dispatcher.size() : 0;
   }
 
   /** The state of a partition as JSON text, from memory or the store; undefined when none. */
