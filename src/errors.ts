@@ -76,6 +76,8 @@ export interface EngineErrorOptions {
   cause?: unknown;
   /** Extra structured facts for logs and API answers. Never put secrets here. */
   details?: Record<string, unknown>;
+  /** An expected outcome rather than a fault: no stack trace is captured. */
+  expected?: boolean;
 }
 
 export class EngineError extends Error {
@@ -83,7 +85,12 @@ export class EngineError extends Error {
   readonly details: Record<string, unknown> | undefined;
 
   constructor(code: string, message: string, options: EngineErrorOptions = {}) {
+    // Outcomes the engine expects on its hot paths (a stream that does not exist yet, a user
+    // with no grant) skip the stack trace: capturing one costs more than the read around it.
+    const limit = Error.stackTraceLimit;
+    if (options.expected) Error.stackTraceLimit = 0;
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    if (options.expected) Error.stackTraceLimit = limit;
     this.name = this.constructor.name;
     this.code = code;
     this.details = options.details;

@@ -10,6 +10,7 @@ export const reinitializePath = (serverName: string): string => `/api/mcp/${enco
 export function reauthorizationRequired(serverName: string, reason: string, extra: Record<string, unknown> = {}): EngineError {
   return new EngineError(ErrorCode.REAUTHORIZATION_REQUIRED, `Re-authorization required for ${quote(serverName, 80)} (${reason})`, {
     details: { serverName, reinitialize: reinitializePath(serverName), reason, ...extra },
+    expected: true,
   });
 }
 

@@ -11,7 +11,7 @@ export class WrongExpectedVersionError extends EngineError {
     super(
       ErrorCode.WRONG_EXPECTED_VERSION,
       `Append to ${quote(streamName)} expected revision ${String(expected)}, but the stream is at ${String(actual)}`,
-      { cause, details: { stream: streamName, expected: String(expected), actual: String(actual) } },
+      { cause, details: { stream: streamName, expected: String(expected), actual: String(actual) }, expected: true },
     );
     this.streamName = streamName;
     this.expectedVersion = expected;
@@ -22,7 +22,7 @@ export class WrongExpectedVersionError extends EngineError {
 export class StreamNotFoundError extends EngineError {
   readonly streamName: string;
   constructor(streamName: string) {
-    super(ErrorCode.STREAM_NOT_FOUND, `Stream ${quote(streamName)} not found`, { details: { stream: streamName } });
+    super(ErrorCode.STREAM_NOT_FOUND, `Stream ${quote(streamName)} not found`, { details: { stream: streamName }, expected: true });
     this.streamName = streamName;
   }
 }
