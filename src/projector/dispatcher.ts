@@ -3,9 +3,10 @@ import type { QueryDefinition } from './definition.js';
 
 /**
  * The part of the projection host that runs inside the projection's `node:vm` context. The
- * loop over a batch runs there, under one `runInContext({ timeout })` per slice, because a
- * vm time limit only covers script runs, not calls from the host into guest functions; one
- * watchdog per slice instead of per event keeps the limit almost free.
+ * loop over a batch runs there, called by the slice driver (`sliceDriver.ts`) under one
+ * `runInContext({ timeout })` per slice for every projection, because a vm time limit only
+ * covers script runs, not calls from the host into guest functions; one watchdog per slice
+ * instead of per event (and per projection) keeps the limit almost free.
  *
  * The guest side keeps the partition states it has seen (a cache over the state store) and
  * records which changed since the last commit. It captures `JSON`, `Map` and `Object` before
@@ -52,12 +53,13 @@ const GUEST_SOURCE = `(function (def, now, load) {
 
   var job = { events: null, index: 0, limit: 250, slowIndex: -1, slowMs: 0 };
 
-  /* Handles job.events from job.index until done, or until the slice used up the time limit
-     ('yield': the host starts a new slice with a fresh watchdog), or an event alone took
+  /* Handles job.events from job.index until done, or until the slice (begun at sliceStart,
+     shared with the other projections of the slice) used up the time limit ('yield': the host
+     starts a new slice with a fresh watchdog), or an event alone took
      longer than the limit ('slow': the host faults the projection). */
-  function run() {
+  function run(sliceStart) {
     var events = job.events, n = events.length, limit = job.limit;
-    var start = now(), t0 = start, i = job.index;
+    var start = sliceStart, t0 = now(), i = job.index;
     for (; i < n; i++) {
       job.index = i;
       var r = events[i];
@@ -138,6 +140,11 @@ const GUEST_SOURCE = `(function (def, now, load) {
 
 /** The guest dispatcher as the host sees it. */
 export interface Dispatcher {
+  /**
+   * The guest loop over `job.events`. Only ever called inside a script run with a time limit
+   * (the slice driver): called directly from the host, no watchdog would stop it.
+   */
+  run(sliceStart: number): SliceOutcome;
   job: { events: unknown[] | null; index: number; limit: number; slowIndex: number; slowMs: number };
   changes(): Array<[string, string]>;
   committed(): void;
@@ -155,14 +162,14 @@ export type SliceOutcome = 'done' | 'yield' | 'slow';
 const DISPATCHER_KEY = '__projectorDispatcher';
 
 /**
- * Creates the guest dispatcher in `context` and returns it with a runner for slices
- * (`runSlice(timeoutMs)`) and for results; both are script runs, so the vm time limit applies.
+ * Creates the guest dispatcher in `context` and returns it with a runner for results (a script
+ * run, so the vm time limit applies). Slices run through the slice driver.
  */
 export function createDispatcher(
   context: Context,
   definition: QueryDefinition,
   load: (key: string) => string | undefined,
-): { dispatcher: Dispatcher; runSlice(timeoutMs: number): SliceOutcome; runResult(timeoutMs: number): void } {
+): { dispatcher: Dispatcher; runResult(timeoutMs: number): void } {
   const factory = new Script(GUEST_SOURCE, { filename: 'projector-dispatcher.js' }).runInContext(context) as (
     def: QueryDefinition,
     now: () => number,
@@ -170,11 +177,9 @@ export function createDispatcher(
   ) => Dispatcher;
   const dispatcher = factory(definition, performance.now.bind(performance), load);
   Object.defineProperty(context, DISPATCHER_KEY, { value: dispatcher, enumerable: false, writable: false, configurable: false });
-  const slice = new Script(`${DISPATCHER_KEY}.run()`, { filename: 'projector-slice.js' });
   const result = new Script(`${DISPATCHER_KEY}.result()`, { filename: 'projector-result.js' });
   return {
     dispatcher,
-    runSlice: (timeoutMs) => slice.runInContext(context, { timeout: timeoutMs }) as SliceOutcome,
     runResult: (timeoutMs) => void result.runInContext(context, { timeout: timeoutMs }),
   };
 }

@@ -4,8 +4,9 @@ import type { ProjectionCommit, ProjectionRunStatus, ProjectionStateStore } from
 import type { Position, RecordedEvent } from '../store/types.js';
 import { selects, type QueryDefinition } from './definition.js';
 import { categoriesOf, compileEventFilter, type EventFilter } from './eventFilter.js';
-import { createDispatcher, type Dispatcher, type SliceOutcome } from './dispatcher.js';
+import { createDispatcher, type Dispatcher } from './dispatcher.js';
 import { installDsl } from './dsl.js';
+import type { SliceJob } from './sliceDriver.js';
 
 /** A projection file: its name (file name without `.js`) and source. */
 export interface ProjectionSource {
@@ -61,7 +62,6 @@ export class ProjectionRuntime {
   #definition: QueryDefinition | undefined;
   #filter: EventFilter | undefined;
   #dispatcher: Dispatcher | undefined;
-  #runSlice: ((timeoutMs: number) => SliceOutcome) | undefined;
   #runResult: ((timeoutMs: number) => void) | undefined;
   /** Set when the last commit recorded a status change (fault) not yet persisted. */
   #dirtyStatus = false;
@@ -145,7 +145,6 @@ export class ProjectionRuntime {
       );
       this.#dispatcher = d.dispatcher;
       this.#dispatcher.job.limit = this.#options.eventTimeoutMs;
-      this.#runSlice = d.runSlice;
       this.#runResult = d.runResult;
     } catch (err) {
       this.#fault(`cannot load the projection: ${messageOf(err)}`);
@@ -165,18 +164,17 @@ export class ProjectionRuntime {
   }
 
   /**
-   * Applies a batch (events after this projection's position only). `faulted`: a handler threw
-   * or used more than the time limit (its memory is dropped back to the last checkpoint).
-   * `retry`: a slice was stopped by the watchdog although it had not used the limit in CPU time
-   * (the machine was busy and the process descheduled): memory is dropped back to the last
-   * checkpoint without a fault and the projector re-reads from there. `categories[i]` is the
-   * category of `batch[i]` (the projector computes them once for every projection).
+   * Prepares a batch (events after this projection's position only, the ones it reads) for the
+   * slice driver and returns its job; null when there is nothing to run (faulted, or no event
+   * for it: its position moves on without a vm call). `categories[i]` is the category of
+   * `batch[i]` (the projector computes them once for every projection). Once the driver is
+   * through, {@link finishBatch}; a slice that came back early goes to {@link slowSlice} or
+   * {@link failedSlice}.
    */
-  apply(batch: RecordedEvent[], categories: readonly string[] = categoriesOf(batch)): 'ok' | 'faulted' | 'retry' {
-    if (this.status !== 'running') return 'faulted';
-    if (batch.length === 0) return 'ok';
+  prepare(batch: RecordedEvent[], categories: readonly string[] = categoriesOf(batch)): SliceJob | null {
+    if (this.status !== 'running' || batch.length === 0) return null;
     const last = batch[batch.length - 1]!.position;
-    if (!positionAfter(last, this.position)) return 'ok';
+    if (!positionAfter(last, this.position)) return null;
     const events: RecordedEvent[] = [];
     // Batches come in position order: once one event is after ours, all the following are.
     let from = 0;
@@ -187,52 +185,68 @@ export class ProjectionRuntime {
       if (wanted(e, categories[i]!)) events.push(e);
     }
     if (events.length === 0) {
-      // Nothing for this projection: no vm call (each one starts and joins a watchdog thread).
+      // Nothing for this projection: no vm call at all.
       this.position = last;
-      return 'ok';
+      return null;
     }
-    const job = this.#dispatcher!.job;
+    const d = this.#dispatcher!;
+    d.job.events = events;
+    d.job.index = 0;
+    d.job.slowIndex = -1;
+    this.#batchLast = last;
+    return { run: d.run, done: false };
+  }
+
+  /** Last position of the batch being applied (set by {@link prepare}). */
+  #batchLast: Position | null = null;
+
+  /** The batch ran through: the position moves to its end. */
+  finishBatch(): void {
+    const d = this.#dispatcher;
+    if (this.status !== 'running' || !d || d.job.events === null) return;
+    this.handled += d.job.events.length;
+    this.position = this.#batchLast;
+    d.job.events = null;
+  }
+
+  /**
+   * An event alone took longer than the limit in wall time. It is a fault only if the process
+   * really spent that much CPU on it (`cpuUsedMs` since this projection's part of the slice
+   * began); otherwise the machine was busy and the batch goes on.
+   */
+  slowSlice(cpuUsedMs: number): 'continue' | 'faulted' {
+    const d = this.#dispatcher!;
     const limit = this.#options.eventTimeoutMs;
-    job.events = events;
-    job.index = 0;
-    job.slowIndex = -1;
-    let cpu = process.cpuUsage();
-    // Wall time includes time the OS gave to other processes; only CPU time spent here counts.
-    const usedCpuMs = (): number => {
-      const d = process.cpuUsage(cpu);
-      return (d.user + d.system) / 1000;
-    };
-    try {
-      for (;;) {
-        cpu = process.cpuUsage();
-        const outcome = this.#runSlice!(limit * 2);
-        if (outcome === 'done') break;
-        if (outcome === 'slow' && usedCpuMs() >= limit) {
-          const e = events[job.slowIndex]!;
-          this.#fault(`handling ${describe(e)} took ${Math.round(job.slowMs)} ms, over the ${limit} ms limit`);
-          return 'faulted';
-        }
-      }
-    } catch (err) {
-      const e = events[Math.min(job.index, events.length - 1)];
-      const timedOut = (err as { code?: string }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT';
-      if (timedOut && usedCpuMs() < limit) {
-        this.#options.log(`projection ${this.name}: a slice was stopped while the machine was busy; re-reading from the checkpoint`);
-        this.resync();
-        return 'retry';
-      }
-      this.#fault(
-        timedOut
-          ? `handling ${e ? describe(e) : 'an event'} exceeded the ${limit} ms limit`
-          : `handler failed on ${e ? describe(e) : 'an event'}: ${messageOf(err)}`,
-      );
-      return 'faulted';
-    } finally {
-      job.events = null;
+    if (cpuUsedMs < limit) return 'continue';
+    const e = (d.job.events as RecordedEvent[])[d.job.slowIndex]!;
+    this.#fault(`handling ${describe(e)} took ${Math.round(d.job.slowMs)} ms, over the ${limit} ms limit`);
+    return 'faulted';
+  }
+
+  /**
+   * A handler threw, or the watchdog stopped the slice inside this projection. `faulted`: its
+   * memory is dropped back to the last checkpoint and it stops. `retry`: the watchdog fired
+   * although this projection had not used the limit in CPU time (the process was descheduled):
+   * memory is dropped back to the last checkpoint without a fault and the projector re-reads
+   * from there.
+   */
+  failedSlice(err: unknown, timedOut: boolean, cpuUsedMs: number): 'faulted' | 'retry' {
+    const d = this.#dispatcher!;
+    const events = d.job.events as RecordedEvent[];
+    const e = events[Math.min(d.job.index, events.length - 1)];
+    d.job.events = null;
+    const limit = this.#options.eventTimeoutMs;
+    if (timedOut && cpuUsedMs < limit) {
+      this.#options.log(`projection ${this.name}: a slice was stopped while the machine was busy; re-reading from the checkpoint`);
+      this.resync();
+      return 'retry';
     }
-    this.handled += events.length;
-    this.position = last;
-    return 'ok';
+    this.#fault(
+      timedOut
+        ? `handling ${e ? describe(e) : 'an event'} exceeded the ${limit} ms limit`
+        : `handler failed on ${e ? describe(e) : 'an event'}: ${messageOf(err)}`,
+    );
+    return 'faulted';
   }
 
   /** What to persist now; null when nothing changed since the last commit. */

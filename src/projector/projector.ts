@@ -5,6 +5,7 @@ import type { EventStore, Position, RecordedEvent, Subscription } from '../store
 import { categoriesOf } from './eventFilter.js';
 import { loadProjectionFiles } from './loadProjections.js';
 import { positionAfter, ProjectionRuntime, type ProjectionSource } from './projectionRuntime.js';
+import { createSliceDriver, type SliceJob } from './sliceDriver.js';
 import type { ProjectionReader } from './reader.js';
 
 export interface StartProjectorOptions {
@@ -121,6 +122,7 @@ export function startProjector(options: StartProjectorOptions): Projector {
     log: (message: string) => logger.warn({ component: 'projector' }, message),
   };
   const files = options.projections ?? loadProjectionFiles(options.dir);
+  const drive = createSliceDriver();
   const runtimes = new Map<string, ProjectionRuntime>();
   for (const file of files) {
     const runtime = new ProjectionRuntime(file, stateStore, runtimeOptions);
@@ -206,8 +208,26 @@ export function startProjector(options: StartProjectorOptions): Projector {
       deepFreeze(e.metadata);
     }
     const categories = categoriesOf(batch);
+    const jobs: SliceJob[] = [];
+    const owners: ProjectionRuntime[] = [];
+    for (const r of runtimes.values()) {
+      const job = r.prepare(batch, categories);
+      if (job) {
+        jobs.push(job);
+        owners.push(r);
+      }
+    }
     let retry = false;
-    for (const r of runtimes.values()) if (r.apply(batch, categories) === 'retry') retry = true;
+    while (jobs.length > 0) {
+      const result = drive(jobs, runtimeOptions.eventTimeoutMs * 2);
+      if (result.kind === 'done') break;
+      if (result.kind === 'slow') {
+        if (owners[result.job]!.slowSlice(result.cpuUsedMs) === 'faulted') jobs[result.job]!.done = true;
+      } else if (result.kind === 'error') {
+        if (owners[result.job]!.failedSlice(result.error, result.timedOut, result.cpuUsedMs) === 'retry') retry = true;
+      }
+    }
+    for (const r of owners) r.finishBatch();
     if (retry) restart();
   };
 
