@@ -42,6 +42,17 @@ interface CheckpointRow {
 const toPosition = (row: CheckpointRow): Position | null =>
   row.commit_pos === null ? null : { commit: BigInt(row.commit_pos), prepare: BigInt(row.prepare_pos ?? row.commit_pos) };
 
+const byKey = (a: [string, string], b: [string, string]): number => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+
+/**
+ * Partition states sorted by key (a copy). Inserted in key order, a large commit (a rebuild's)
+ * fills neighbouring B-tree pages one after the other instead of touching a random leaf per
+ * row, which keeps the pages in SQLite's cache and the WAL frames few: measured 1.4-2x faster
+ * for 51k partitions (flow ids are random).
+ */
+const inKeyOrder = (partitions: Array<[string, string]>): Array<[string, string]> =>
+  partitions.length < 2 ? partitions : partitions.slice().sort(byKey);
+
 /**
  * Projection states in the same SQLite file as the events, on a connection of its own (the
  * event store's connection stays private to its adapter). One transaction per commit holds
@@ -81,7 +92,7 @@ export function openSqliteProjectionState(path: string, options: { busyTimeoutMs
       if (!samePosition(readCheckpoint(c.name)?.position ?? null, c.expected)) throw new CheckpointConflictError(c.name);
       const p = c.checkpoint.position;
       st.upsertCheckpoint.run(c.name, p ? String(p.commit) : null, p ? String(p.prepare) : null, c.checkpoint.sourceHash, c.checkpoint.status, c.checkpoint.reason);
-      for (const [partition, json] of c.partitions) st.upsertState.run(c.name, partition, json);
+      for (const [partition, json] of inKeyOrder(c.partitions)) st.upsertState.run(c.name, partition, json);
     }
   });
   const reset = db.transaction((name: string) => {
