@@ -39,9 +39,12 @@ const GUEST_SOURCE = `(function (def, now, load) {
   Object.defineProperty(Envelope.prototype, 'bodyRaw', { get: function () { return stringify(this.data); } });
   Object.defineProperty(Envelope.prototype, 'metadataRaw', { get: function () { return stringify(this.metadata); } });
 
+  /* Cached states are never undefined (a handler returning undefined keeps the state), so one
+     lookup tells a miss. */
   function stateOf(key) {
-    if (cache.has(key)) return cache.get(key);
-    var raw = load(key), s;
+    var s = cache.get(key);
+    if (s !== undefined) return s;
+    var raw = load(key);
     if (raw !== undefined) s = parse(raw);
     else {
       s = init ? init() : {};
@@ -75,8 +78,7 @@ const GUEST_SOURCE = `(function (def, now, load) {
       e.partition = key;
       var s = stateOf(key);
       var out = h(s, e);
-      if (out !== undefined) s = out;
-      cache.set(key, s);
+      if (out !== undefined && out !== s) cache.set(key, out);
       touched.set(key, true);
       var t1 = now();
       if (t1 - t0 > limit) {
