@@ -2,7 +2,7 @@ import { flowStatusOf, type FlowStatus } from '../flow/status.js';
 import { flowStream } from '../flow/streams.js';
 import type { FlowStateValue } from '../flow/machine.js';
 import { StreamNotFoundError } from '../store/errors.js';
-import type { EventStore, Position, RecordedEvent } from '../store/types.js';
+import { isBufferedEventIterator, type EventStore, type Position, type RecordedEvent } from '../store/types.js';
 import type { Anomaly } from './anomaly.js';
 import { newFlowTrack, stepFlow } from './flowStep.js';
 import { LogVerifier, type VerificationSummary, type VerifierOptions } from './logVerifier.js';
@@ -97,15 +97,42 @@ export async function replayAll(store: EventStore, options: ReplayAllOptions = {
       done,
     });
   // Events appended while we replay are left for the next run: stop at the head we saw.
-  const events: AsyncIterable<RecordedEvent> | RecordedEvent[] = head ? store.readAll() : [];
-  for await (const e of events) {
-    if (e.position.commit > head!.commit) break;
-    if (verifier.step(e) === 'miss') {
-      verifier.restore(e.streamId, await readPrefix(store, e.streamId, e.revision));
-      verifier.step(e);
+  if (head) {
+    const it = store.readAll()[Symbol.asyncIterator]();
+    // Events the store has already fetched are taken synchronously: a promise and an
+    // iterator result per event were a measurable share of a whole-log replay.
+    const buffered = isBufferedEventIterator(it) ? it : undefined;
+    // As `for await`: the iterator is closed (`return()`) when we stop early or the loop body
+    // throws, not after it ended or threw itself.
+    let ended = false;
+    try {
+      for (;;) {
+        let e = buffered?.nextBuffered();
+        if (e === undefined) {
+          let r: IteratorResult<RecordedEvent>;
+          try {
+            r = await it.next();
+          } catch (err) {
+            ended = true;
+            throw err;
+          }
+          if (r.done) {
+            ended = true;
+            break;
+          }
+          e = r.value;
+        }
+        if (e.position.commit > head.commit) break;
+        if (verifier.step(e) === 'miss') {
+          verifier.restore(e.streamId, await readPrefix(store, e.streamId, e.revision));
+          verifier.step(e);
+        }
+        position = e.position;
+        if (++n % every === 0) progress(false);
+      }
+    } finally {
+      if (!ended) await it.return?.();
     }
-    position = e.position;
-    if (++n % every === 0) progress(false);
   }
   progress(true);
   return { ...verifier.finish(), elapsedMs: performance.now() - started };

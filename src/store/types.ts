@@ -100,6 +100,20 @@ export interface Subscription extends AsyncIterable<RecordedEvent> {
   unsubscribe(): Promise<void>;
 }
 
+/**
+ * Optional capability of the iterator a read returns: hand out events it has already fetched
+ * synchronously, without a promise and an iterator result each. `undefined` means "none
+ * buffered": call `next()`, which fetches more (or ends). Whole-log consumers (replay) use it
+ * when present; everything else keeps using `for await`.
+ */
+export interface BufferedEventIterator extends AsyncIterator<RecordedEvent> {
+  nextBuffered(): RecordedEvent | undefined;
+}
+
+/** True when `it` offers {@link BufferedEventIterator.nextBuffered}. */
+export const isBufferedEventIterator = (it: AsyncIterator<RecordedEvent>): it is BufferedEventIterator =>
+  typeof (it as Partial<BufferedEventIterator>).nextBuffered === 'function';
+
 export interface EventStore {
   appendToStream(
     streamId: string,

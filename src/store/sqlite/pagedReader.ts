@@ -1,4 +1,4 @@
-import type { RecordedEvent } from '../types.js';
+import type { BufferedEventIterator, RecordedEvent } from '../types.js';
 import type { EventRow } from './statements.js';
 import { toRecordedEvent } from './toRecordedEvent.js';
 
@@ -24,7 +24,7 @@ const CONSUMED = [] as unknown as EventRow;
  * appends on the same connection. A plain iterator instead of nested async generators: every
  * `yield*` level costs extra promise turns per event, which shows on a full scan.
  */
-export class PagedReader implements AsyncIterableIterator<RecordedEvent> {
+export class PagedReader implements AsyncIterableIterator<RecordedEvent>, BufferedEventIterator {
   readonly #start: () => PagedRead | undefined;
   #read: PagedRead | undefined;
   #rows: EventRow[] = [];
@@ -74,6 +74,11 @@ export class PagedReader implements AsyncIterableIterator<RecordedEvent> {
     const row = this.#rows[i]!;
     this.#rows[i] = CONSUMED;
     return toRecordedEvent(row);
+  }
+
+  /** The next event of the current page, if any, without fetching (see {@link BufferedEventIterator}). */
+  nextBuffered(): RecordedEvent | undefined {
+    return this.#index < this.#rows.length ? this.#take() : undefined;
   }
 
   async return(): Promise<IteratorResult<RecordedEvent>> {
