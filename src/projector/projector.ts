@@ -308,6 +308,8 @@ export function startProjector(options: StartProjectorOptions): Projector {
           else if (appliedSinceBoundary + pending.length >= batchSize) {
             batchBoundary();
             await turn(); // let requests in between catch-up batches
+            // Should catch-up end on this boundary, the commit follows once the subscription is idle.
+            scheduleFlush();
           } else scheduleFlush();
         }
       } catch (err) {

@@ -47,6 +47,20 @@ test('while catching up, batch boundaries within commitIntervalMs apply without 
   await store.close();
 });
 
+test('a catch-up that ends exactly on a batch boundary is committed once the subscription is idle', async (t) => {
+  const store = await logOf(10, 30);
+  const { store: stateStore } = recordingStore();
+  const projector = startProjector({ store, stateStore, projections: [PER_STREAM], batchSize: 10, commitIntervalMs: 60_000 });
+  t.teardown(async () => {
+    await projector.stop();
+    await store.close();
+  });
+  await projector.ready;
+  const head = (await store.headPosition())!.commit;
+  for (let i = 0; i < 200 && stateStore.readCheckpoint('p')?.position?.commit !== head; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  t.is(stateStore.readCheckpoint('p')?.position?.commit, head, '300 events in batches of 10: committed without stop()');
+});
+
 test('commitIntervalMs 0 commits at every batch boundary', async (t) => {
   const store = await logOf(10, 3);
   const { store: stateStore, commits } = recordingStore();
