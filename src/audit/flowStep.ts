@@ -1,7 +1,7 @@
 import { decodeEvent, type DomainEvent } from '../flow/catalogue.js';
 import { FLOW_EVENT_TYPES } from '../flow/events.js';
 import { asMachineEvent, evolve, initialFlowSnapshot, isFinal, type FlowSnapshot } from '../flow/evolve.js';
-import { MACHINE_VERSION, type FlowStateValue } from '../flow/machine.js';
+import { flowMachine, MACHINE_VERSION, type FlowMachineEvent, type FlowStateValue } from '../flow/machine.js';
 import type { RecordedEvent } from '../store/types.js';
 import type { Anomaly, AnomalyKind } from './anomaly.js';
 import { decodeAnomaly } from './decodeAnomaly.js';
@@ -31,6 +31,8 @@ export interface StepResult {
   legal: boolean;
   anomalies: Anomaly[];
   decoded: DomainEvent | null;
+  /** The final state this event took the flow to; null when the flow did not end here. */
+  ended: FlowStateValue | null;
 }
 
 const anomaly = (kind: AnomalyKind, e: RecordedEvent, message: string): Anomaly => ({
@@ -49,8 +51,15 @@ const NO_ANOMALIES: Anomaly[] = [];
  * revision continuity, decodability, machine version, the machine's verdict, and whether the
  * flow had already ended. An illegal event leaves the state unchanged, as it would for the
  * command handler that should never have appended it.
+ *
+ * With `skipFinalSnapshot`, a clean event (no anomaly) that the machine accepts into a final
+ * state is judged by the machine's own transition selection, guards included, and the final
+ * snapshot is not built: `ended` names the state and `track` is left as it was. That is for a
+ * caller that drops the track right away (the whole-log verifier forgets finished flows, and
+ * rebuilds one through the full fold if anything ever follows); the final transition is the
+ * costliest of a flow's and its snapshot would be thrown away unread.
  */
-export function stepFlow(track: FlowTrack, e: RecordedEvent): StepResult {
+export function stepFlow(track: FlowTrack, e: RecordedEvent, skipFinalSnapshot = false): StepResult {
   // No closure per call: this runs once per flow event of a whole-log replay.
   let anomalies = NO_ANOMALIES;
 
@@ -68,29 +77,49 @@ export function stepFlow(track: FlowTrack, e: RecordedEvent): StepResult {
   if (!FLOW_TYPES.has(e.type)) {
     const r = decodeEvent(e);
     anomalies = push(anomalies, r.ok ? anomaly('misplaced_event', e, `${e.type} does not belong in a flow stream`) : decodeAnomaly(e, r.error));
-    return { legal: false, anomalies, decoded: null };
+    return { legal: false, anomalies, decoded: null, ended: null };
   }
   const r = decodeEvent(e);
   if (!r.ok) {
     track.tainted = true;
     anomalies = push(anomalies, decodeAnomaly(e, r.error));
-    return { legal: false, anomalies, decoded: null };
+    return { legal: false, anomalies, decoded: null, ended: null };
   }
   const decoded = r.event;
   if (decoded.metadata.machineVersion > MACHINE_VERSION) {
     track.tainted = true;
     anomalies = push(anomalies, anomaly('future_machine_version', e, `written by flow machine v${decoded.metadata.machineVersion}; this engine has v${MACHINE_VERSION}`));
-    return { legal: false, anomalies, decoded };
+    return { legal: false, anomalies, decoded, ended: null };
   }
-  if (track.tainted || ended) return { legal: false, anomalies, decoded };
+  if (track.tainted || ended) return { legal: false, anomalies, decoded, ended: null };
 
-  const next = evolve(track.snapshot, asMachineEvent(decoded));
+  const event = asMachineEvent(decoded);
+  if (skipFinalSnapshot && anomalies === NO_ANOMALIES) {
+    const target = finalTargetOf(track.snapshot, event);
+    if (target !== null) return { legal: true, anomalies, decoded, ended: target };
+  }
+  const next = evolve(track.snapshot, event);
   if (next === track.snapshot) {
     anomalies = push(anomalies, anomaly('illegal_transition', e, `${e.type} is not legal in state ${before}`));
-    return { legal: false, anomalies, decoded };
+    return { legal: false, anomalies, decoded, ended: null };
   }
   track.snapshot = next;
-  return { legal: true, anomalies, decoded };
+  const after = next.value as FlowStateValue;
+  return { legal: true, anomalies, decoded, ended: isFinal(after) ? after : null };
+}
+
+/**
+ * The final state the machine would take `snapshot` to on `event`, from its own transition
+ * selection (`getTransitionData`: the same candidates and guards `transition()` uses), or
+ * null when it selects nothing or a transition that does not end the flow. A selected
+ * transition into another state always yields a new snapshot, so "selected" is "legal" here.
+ */
+function finalTargetOf(snapshot: FlowSnapshot, event: FlowMachineEvent): FlowStateValue | null {
+  const selected = flowMachine.getTransitionData(snapshot, event);
+  if (selected.length !== 1) return null;
+  const target = selected[0]!.target;
+  if (target === undefined || target.length !== 1 || target[0]!.type !== 'final') return null;
+  return target[0]!.key as FlowStateValue;
 }
 
 /** Appends to a result's anomalies, replacing the shared empty list by a fresh one first. */

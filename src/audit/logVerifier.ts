@@ -1,8 +1,6 @@
 import { decodeEvent } from '../flow/catalogue.js';
 import { ClientEventSchemas } from '../clients/events.js';
 import { ConnectionEventSchemas } from '../flow/connectionEvents.js';
-import { isFinal } from '../flow/evolve.js';
-import type { FlowStateValue } from '../flow/machine.js';
 import { categoryOf, CLIENT_CATEGORY, CONNECTION_CATEGORY, FLOW_CATEGORY, GRANT_CATEGORY } from '../flow/streams.js';
 import { GrantEventSchemas } from '../grants/events.js';
 import type { RecordedEvent } from '../store/types.js';
@@ -144,10 +142,10 @@ export class LogVerifier {
     }
     this.summary.events++;
     this.summary.byCategory.flow!++;
-    const wasFinal = isFinal(track.snapshot.value as FlowStateValue);
-    const result = stepFlow(track, e);
-    const value = track.snapshot.value as FlowStateValue;
-    if (!wasFinal && isFinal(value)) {
+    // A clean end is forgotten at once, so its final snapshot need not be built (see stepFlow).
+    const result = stepFlow(track, e, true);
+    const value = result.ended;
+    if (value !== null) {
       this.summary.flows.ended[value] = (this.summary.flows.ended[value] ?? 0) + 1;
       // Keep a final track only while it explains an anomaly; a clean end is forgotten now.
       if (result.anomalies.length === 0) this.#open.delete(e.streamId);
