@@ -34,6 +34,9 @@ const PRELUDE = `(function () {
   Math.random = refuse('Math.random');
 })();`;
 
+/** Stored partition keys tracked per cached partition allowed, at most (see `#storedKeys`). */
+const MAX_TRACKED_PER_CACHED = 2;
+
 /** Positions compare by commit then prepare, as `$all` positions. */
 export const positionAfter = (a: Position, b: Position | null): boolean =>
   b === null || a.commit > b.commit || (a.commit === b.commit && a.prepare > b.prepare);
@@ -66,12 +69,15 @@ export class ProjectionRuntime {
   /** Set when the last commit recorded a status change (fault) not yet persisted. */
   #dirtyStatus = false;
   /**
-   * True while the state store holds no partition state of ours that memory lacks: after a
-   * reset (rebuild from zero) and until the first eviction or resync. A cache miss then needs
-   * no store lookup (a rebuild would otherwise query once per new partition, for nothing).
-   * Another process committing meanwhile is caught by the checkpoint conflict (resync).
+   * The partitions of ours the state store holds, when known: from a reset (rebuild from zero,
+   * the store holds none) on, every commit adds its keys. A cache miss on a key not in it needs
+   * no store lookup: a rebuild would otherwise query once per new partition, for nothing (93k
+   * lookups in a 1M-event rebuild, once evictions start). null: unknown (after a resync, when
+   * starting from a checkpoint, or once it grew past {@link MAX_TRACKED_PER_CACHED} times the
+   * partition cache, to bound its memory): every miss asks the store. Another process
+   * committing meanwhile is caught by the checkpoint conflict (resync).
    */
-  #nothingStoredBeyondMemory = false;
+  #storedKeys: Set<string> | null = null;
 
   constructor(file: ProjectionSource, store: ProjectionStateStore, options: RuntimeOptions) {
     this.name = file.name;
@@ -87,7 +93,7 @@ export class ProjectionRuntime {
     if (stored && stored.sourceHash !== this.sourceHash) {
       this.#options.log(`projection ${this.name}: source changed, rebuilding from the start`);
       this.#store.reset(this.name);
-      this.#nothingStoredBeyondMemory = true;
+      this.#storedKeys = new Set();
     } else if (stored) {
       this.checkpoint = stored.position;
       this.position = stored.position;
@@ -96,8 +102,8 @@ export class ProjectionRuntime {
         this.reason = stored.reason;
       }
       // Commits write states and checkpoint together: no event applied yet, no state stored.
-      if (stored.position === null) this.#nothingStoredBeyondMemory = true;
-    } else this.#nothingStoredBeyondMemory = true;
+      if (stored.position === null) this.#storedKeys = new Set();
+    } else this.#storedKeys = new Set();
     this.syncExpected();
     this.#compile();
   }
@@ -111,7 +117,7 @@ export class ProjectionRuntime {
     this.reason = null;
     this.handled = 0;
     this.#dirtyStatus = false;
-    this.#nothingStoredBeyondMemory = true;
+    this.#storedKeys = new Set();
     this.syncExpected();
     this.#compile();
   }
@@ -124,7 +130,7 @@ export class ProjectionRuntime {
     this.status = stored?.status ?? 'running';
     this.reason = stored?.reason ?? null;
     this.#dirtyStatus = false;
-    this.#nothingStoredBeyondMemory = false;
+    this.#storedKeys = null;
     this.syncExpected();
     if (this.status === 'running' && this.#dispatcher) this.#dispatcher.drop();
     else this.#compile();
@@ -141,7 +147,7 @@ export class ProjectionRuntime {
       this.#definition = query();
       this.#filter = compileEventFilter(this.#definition);
       const d = createDispatcher(context, this.#definition, (key) =>
-        this.#nothingStoredBeyondMemory ? undefined : this.#store.readState(this.name, key),
+        this.#storedKeys === null || this.#storedKeys.has(key) ? this.#store.readState(this.name, key) : undefined,
       );
       this.#dispatcher = d.dispatcher;
       this.#dispatcher.job.limit = this.#options.eventTimeoutMs;
@@ -284,11 +290,15 @@ export class ProjectionRuntime {
     this.checkpoint = commit.checkpoint.position;
     this.#persistedExpected = commit.checkpoint.position;
     this.#dirtyStatus = false;
+    const known = this.#storedKeys;
+    if (known !== null) {
+      for (const [key] of commit.partitions) known.add(key);
+      if (known.size > this.#options.maxCachedPartitions * MAX_TRACKED_PER_CACHED) this.#storedKeys = null;
+    }
     const d = this.#dispatcher;
     if (d && this.status === 'running') {
       d.committed();
       if (d.size() > this.#options.maxCachedPartitions) {
-        this.#nothingStoredBeyondMemory = false;
         d.evict(Math.floor(this.#options.maxCachedPartitions * 0.75));
       }
     }
