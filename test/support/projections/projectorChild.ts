@@ -1,16 +1,28 @@
 /**
  * Child process for the crash test: runs the embedded projector over a SQLite file with small
  * batches until caught up, then exits. The parent SIGKILLs it at random moments. It commits at
- * every batch boundary (`commitIntervalMs: 0`) so that kills land between many commits.
+ * every batch boundary (`commitIntervalMs: 0`) so that kills land between many commits, and
+ * each commit takes a few milliseconds more, as on a slower disk: the projector is otherwise
+ * fast enough to finish the test's log before the parent's kills (50-650 ms) land.
  * argv: <db path> <batch size>
  */
 import { startProjector } from '../../../src/projector/index.js';
-import { openSqliteProjectionState } from '../../../src/store/projectionState/index.js';
+import { openSqliteProjectionState, type ProjectionStateStore } from '../../../src/store/projectionState/index.js';
 import { openEventStore } from '../../../src/store/index.js';
+
+const COMMIT_DELAY_MS = 3;
+const pause = new Int32Array(new SharedArrayBuffer(4));
 
 const [path, batch] = process.argv.slice(2) as [string, string];
 const store = await openEventStore(`sqlite:${path}`);
-const stateStore = openSqliteProjectionState(path);
+const sqliteState = openSqliteProjectionState(path);
+const stateStore: ProjectionStateStore = {
+  ...sqliteState,
+  commit(commits) {
+    Atomics.wait(pause, 0, 0, COMMIT_DELAY_MS);
+    sqliteState.commit(commits);
+  },
+};
 const projector = startProjector({ store, stateStore, batchSize: Number(batch), commitIntervalMs: 0 });
 process.stdout.write('started\n');
 await projector.ready;
