@@ -188,37 +188,48 @@ class Generator {
     const name = `f${this.functions.length}`;
     this.functions.push('');
     const keys = Object.keys(def.shape ?? {});
-    const lines = keys.map((key) => {
+    let anyOptional = false;
+    const required: boolean[] = [];
+    const values = keys.map((key) => {
       // Inherited names would make zod's `key in input` differ from an own-key test; numeric
       // keys would be reordered by the engine. Neither occurs in the catalogue.
       if (key in Object.prototype || key === '__proto__' || /^\d+$/.test(key)) unsupported(`key ${key}`);
       const field = def.shape![key]!._zod.def;
       const optional = field.type === 'optional';
       if (optional && field.checks?.length) unsupported('optional checks');
+      anyOptional ||= optional;
+      required.push(!optional);
       const check = this.check(optional ? field.innerType! : def.shape![key]!, 'x');
-      const k = JSON.stringify(key);
-      return `  x = v[${k}];
-  if (k[n] === ${k}) {
-    if (x === undefined || !(${check})) return false;
-    n++;
-  } else ${optional ? 'if (x !== undefined) ' : ''}return false;`;
+      return `  x = v[${JSON.stringify(key)}];
+  if (${optional ? `x !== undefined && !(${check})` : `x === undefined || !(${check})`}) return false;`;
     });
     const proto = this.constant(Object.prototype);
-    const names = this.constant(new Set(keys));
-    const rest = loose
-      ? `  for (let i = n; i < k.length; i++) if (k[i] === "__proto__" || ${names}.has(k[i])) return false;
-  return true;`
-      : '  return false;';
+    const names = this.constant(keys);
+    const isRequired = this.constant(required);
+    const nameSet = this.constant(new Set(keys));
+    // Keys by `for...in` (the object's enum cache, no array allocated per call): each must be
+    // the next shape key, skipping only absent optional ones, so the input's order is zod's
+    // output order; after the shape's keys, extras only where the object is loose.
+    const extra = loose ? `if (key === "__proto__" || ${nameSet}.has(key)) return false;` : 'return false;';
     this.functions[Number(name.slice(1))] = `function ${name}(v) {
   if (typeof v !== "object" || v === null) return false;
   const p = Object.getPrototypeOf(v);
   if (p !== ${proto} && p !== null) return false;
-  const k = Object.keys(v);
-  let n = 0;
   let x;
-${lines.join('\n')}
-  if (n === k.length) return true;
-${rest}
+${values.join('\n')}
+  let j = 0;
+  for (const key in v) {
+    while (j < ${keys.length} && ${names}[j] !== key) {
+      if (${isRequired}[j]) return false;
+      j++;
+    }
+    if (j < ${keys.length}) {
+${anyOptional ? '      if (v[key] === undefined) return false;\n' : ''}      j++;
+      continue;
+    }
+    ${extra}
+  }
+  return true;
 }`;
     return name;
   }
