@@ -109,12 +109,26 @@ export function stepFlow(track: FlowTrack, e: RecordedEvent, skipFinalSnapshot =
 }
 
 /**
+ * For each state, the event types with at least one transition into a final state, read from
+ * the machine's own definition (its state nodes' transitions): a pre-filter for
+ * {@link finalTargetOf}, never a verdict.
+ */
+const MAY_END: ReadonlyMap<string, ReadonlySet<string>> = new Map(
+  Object.values(flowMachine.root.states).map((node) => [
+    node.key,
+    new Set([...node.transitions].filter(([, ts]) => ts.some((t) => t.target?.some((n) => n.type === 'final'))).map(([type]) => type)),
+  ]),
+);
+
+/**
  * The final state the machine would take `snapshot` to on `event`, from its own transition
  * selection (`getTransitionData`: the same candidates and guards `transition()` uses), or
  * null when it selects nothing or a transition that does not end the flow. A selected
  * transition into another state always yields a new snapshot, so "selected" is "legal" here.
  */
 function finalTargetOf(snapshot: FlowSnapshot, event: FlowMachineEvent): FlowStateValue | null {
+  // Most events cannot end a flow in the state at hand; asking the machine costs allocations.
+  if (!MAY_END.get(snapshot.value as string)?.has(event.type)) return null;
   const selected = flowMachine.getTransitionData(snapshot, event);
   if (selected.length !== 1) return null;
   const target = selected[0]!.target;
