@@ -7,8 +7,9 @@
  * flow across flow, connection, grant and client streams, 1,000 flows in flight at a time so
  * the verifier holds realistic interleavings. Each replay runs in a child process so its
  * maxRSS is its own. The ratio column compares with a bare `readAll` scan (store + JSON.parse)
- * of the same file in the same run. `BENCH_EVENTS` (default 1,000,000) sets the large size;
- * the small one is a quarter of it.
+ * of the same file in the same run, each the best of `BENCH_REPEAT` alternating runs (peak
+ * RSS the highest). `BENCH_EVENTS` (default 1,000,000) sets the large size; the small one is a
+ * quarter of it.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -81,6 +82,26 @@ function child(mode: 'replay' | 'scan', path: string): ChildResult {
   return JSON.parse(out.trim().split('\n').at(-1)!) as ChildResult;
 }
 
+/**
+ * Scan and replay alternately, `BENCH_REPEAT` times each (default 3), keeping each one's
+ * fastest run and highest RSS: on a shared machine a single run measures the neighbours as
+ * much as the code, and alternating exposes both to the same conditions.
+ */
+function bestOf(path: string, events: number): { scan: ChildResult; replay: ChildResult } {
+  const repeat = Math.max(1, Number(process.env.BENCH_REPEAT ?? 3));
+  let scan: ChildResult | undefined;
+  let replay: ChildResult | undefined;
+  const better = (a: ChildResult | undefined, b: ChildResult): ChildResult =>
+    a === undefined ? b : { ...(b.seconds < a.seconds ? b : a), maxRssMb: Math.max(a.maxRssMb, b.maxRssMb) };
+  for (let i = 0; i < repeat; i++) {
+    scan = better(scan, child('scan', path));
+    const r = child('replay', path);
+    if (r.anomalies !== 0 || r.events !== events) throw new Error(`bench log replayed with ${r.anomalies} anomalies / ${r.events} events`);
+    replay = better(replay, r);
+  }
+  return { scan: scan!, replay: replay! };
+}
+
 async function historyP99(store: EventStore, flowIds: string[]): Promise<{ p50: number; p99: number }> {
   const times: number[] = [];
   for (let i = 0; i < HISTORY_SAMPLES + 200; i++) {
@@ -107,9 +128,7 @@ export async function run(): Promise<void> {
       const genStart = performance.now();
       const { events, flowIds } = await generate(path, size);
       console.log(`generated ${formatRate(events)} events in ${((performance.now() - genStart) / 1000).toFixed(1)} s (untimed)`);
-      const scan = child('scan', path);
-      const replay = child('replay', path);
-      if (replay.anomalies !== 0 || replay.events !== events) throw new Error(`bench log replayed with ${replay.anomalies} anomalies / ${replay.events} events`);
+      const { scan, replay } = bestOf(path, events);
       rows.push([
         formatRate(events),
         formatRate(replay.events / replay.seconds),
