@@ -2,8 +2,8 @@
  * Complete flows per second through the engine (start, follow the authorization redirects,
  * callback, tokens; durable SQLite appends with synchronous=FULL, data keys in the same file)
  * next to the same protocol work done with the SDK's `client/auth` functions alone and no
- * persistence, in the same process against the same local authorization server.
- * Target: engine ≤ 1.25× the bare cost.
+ * persistence, in the same process against the same local authorization server: one browser
+ * at a time, and `BENCH_CONCURRENCY` (default 8) at once. Target: engine ≤ 1.25× the bare cost.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,9 +24,19 @@ import { startEngine, startPeers, type Peers } from '../test/support/engineHarne
 import { formatRate, measure, printTable, timed } from './_measure.js';
 
 const FLOWS = Number(process.env.BENCH_FLOWS ?? 150);
+/** Browsers at once in the concurrent rows (a multi-user server's load); 1 is the latency view. */
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const PUBLIC_URL = 'http://localhost:3080';
 
-async function bareFlows(peers: Peers, n: number): Promise<{ items: number; seconds: number }> {
+/** Runs `flow(i)` for i < n with at most `concurrency` at a time. */
+async function pool(n: number, concurrency: number, flow: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(concurrency, n) }, async () => {
+    while (next < n) await flow(next++);
+  }));
+}
+
+async function bareFlows(peers: Peers, n: number, concurrency: number): Promise<{ items: number; seconds: number }> {
   const redirectUri = redirectUriFor(PUBLIC_URL, 'files');
   const prm0 = await discoverOAuthProtectedResourceMetadata(peers.mcp.url);
   const as0 = await discoverAuthorizationServerMetadata(prm0.authorization_servers![0]!);
@@ -34,8 +44,7 @@ async function bareFlows(peers: Peers, n: number): Promise<{ items: number; seco
     metadata: as0!,
     clientMetadata: { client_name: 'bench', redirect_uris: [redirectUri], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none' },
   });
-  const seconds = await timed(async () => {
-    for (let i = 0; i < n; i++) {
+  const seconds = await timed(() => pool(n, concurrency, async (i) => {
       const prm = await discoverOAuthProtectedResourceMetadata(peers.mcp.url);
       const asUrl = prm.authorization_servers![0]!;
       const metadata = await discoverAuthorizationServerMetadata(asUrl);
@@ -44,24 +53,21 @@ async function bareFlows(peers: Peers, n: number): Promise<{ items: number; seco
       });
       const cb = await followAuthorization(authorizationUrl.href, { redirectUri });
       await exchangeAuthorization(asUrl, { metadata: metadata!, clientInformation: client, authorizationCode: cb.code!, codeVerifier, redirectUri, resource: new URL(prm.resource) });
-    }
-  });
+  }));
   return { items: n, seconds };
 }
 
-async function engineFlows(peers: Peers, n: number, dbPath: string, synchronous: 'full' | 'normal'): Promise<{ items: number; seconds: number }> {
+async function engineFlows(peers: Peers, n: number, concurrency: number, dbPath: string, synchronous: 'full' | 'normal'): Promise<{ items: number; seconds: number }> {
   // As `flowctl serve` composes it: data keys in the event store's file, on its connection.
   const store = await openEventStore(`sqlite:${dbPath}?synchronous=${synchronous}`);
   const dataKeys = openDataKeyStore(`sqlite:${dbPath}`, { eventStore: store });
   const h = await startEngine({ servers: { files: { url: peers.mcp.url } }, store, grantOptions: { dataKeys }, publicUrl: PUBLIC_URL });
   try {
     await h.connect('warm-up', 'files'); // registers the client once, as the bare run does
-    const seconds = await timed(async () => {
-      for (let i = 0; i < n; i++) {
-        const outcome = await h.connect(`user-${i}-${Math.random()}`, 'files');
-        if (!outcome.ok) throw new Error(`flow failed: ${outcome.error}`);
-      }
-    });
+    const seconds = await timed(() => pool(n, concurrency, async (i) => {
+      const outcome = await h.connect(`user-${i}-${Math.random()}`, 'files');
+      if (!outcome.ok) throw new Error(`flow failed: ${outcome.error}`);
+    }));
     return { items: n, seconds };
   } finally {
     await h.close();
@@ -77,25 +83,30 @@ export async function run(): Promise<void> {
     const dir = mkdtempSync(join(tmpdir(), 'bench-flow-'));
     try {
       let k = 0;
-      const bare = await measure(() => bareFlows(peers, FLOWS));
-      for (const sync of ['full', 'normal'] as const) {
-        const engine = await measure(() => engineFlows(peers, FLOWS, join(dir, `events-${k++}.db`), sync));
-        rows.push([
-          `${kind === 'sdk' ? 'SDK demo AS' : 'oidc-provider'}, synchronous=${sync}`,
-          formatRate(bare.perSecond),
-          formatRate(engine.perSecond),
-          `${(1000 / bare.perSecond).toFixed(2)} ms`,
-          `${(1000 / engine.perSecond).toFixed(2)} ms`,
-          `${(bare.perSecond / engine.perSecond).toFixed(2)}×`,
-        ]);
+      for (const concurrency of [1, CONCURRENCY]) {
+        const bare = await measure(() => bareFlows(peers, FLOWS, concurrency));
+        for (const sync of concurrency === 1 ? (['full', 'normal'] as const) : (['full'] as const)) {
+          const engine = await measure(() => engineFlows(peers, FLOWS, concurrency, join(dir, `events-${k++}.db`), sync));
+          rows.push([
+            kind === 'sdk' ? 'SDK demo AS' : 'oidc-provider',
+            String(concurrency),
+            sync,
+            formatRate(bare.perSecond),
+            formatRate(engine.perSecond),
+            `${(1000 / bare.perSecond).toFixed(2)} ms`,
+            `${(1000 / engine.perSecond).toFixed(2)} ms`,
+            `${(bare.perSecond / engine.perSecond).toFixed(2)}×`,
+          ]);
+        }
       }
     } finally {
       await peers.stop();
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  console.log(`${FLOWS} sequential flows per run, median of 3 runs. synchronous=full (the default) pays one fsync per commit`);
-  console.log('(3 per flow: start, exchange claim + data key, tokens + completion); normal shows the engine\'s own cost without the');
-  console.log('disk\'s fsync latency.\n');
-  printTable(['authorization server', 'bare SDK flows/s', 'engine flows/s', 'bare ms/flow', 'engine ms/flow', 'engine cost (target ≤ 1.25×)'], rows);
+  console.log(`${FLOWS} flows per run, median of 3 runs; one browser at a time (each flow waits for every commit: the latency`);
+  console.log(`view) and ${CONCURRENCY} at once (a multi-user server: commits of concurrent flows share an fsync). synchronous=full,`);
+  console.log('the default, pays one fsync per commit (3 per flow: start, exchange claim + data key, tokens + completion);');
+  console.log('normal shows the engine\'s own cost without the disk\'s fsync latency. ms/flow = 1 / (flows/s).\n');
+  printTable(['authorization server', 'browsers at once', 'synchronous', 'bare SDK flows/s', 'engine flows/s', 'bare ms/flow', 'engine ms/flow', 'engine cost (target ≤ 1.25×)'], rows);
 }

@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Router } from '@koa/router';
@@ -101,6 +102,10 @@ async function round(base: string, tag: string): Promise<RoundResult> {
   const out: RoundResult = { reinit: [], callback: [], flows: 0, failures: 0, seconds: 0 };
   const now = Math.floor(Date.now() / 1000);
   const t0 = process.hrtime.bigint();
+  const elu0 = performance.eventLoopUtilization();
+  const cpu0 = process.cpuUsage();
+  const delay = monitorEventLoopDelay({ resolution: 5 });
+  delay.enable();
   await Promise.all(Array.from({ length: BROWSERS }, async (_, b) => {
     for (let f = 0; f < FLOWS_PER_BROWSER; f++) {
       const token = signHs256Jwt({ sub: `${tag}-${b}-${f}`, exp: now + 3600 }, SECRET);
@@ -117,7 +122,8 @@ async function round(base: string, tag: string): Promise<RoundResult> {
     }
   }));
   out.seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (process.env.BENCH_DEBUG) console.error(`round ${base} ${tag}: ${out.seconds.toFixed(1)} s`);
+  if (process.env.BENCH_DEBUG) console.error(`round ${base} ${tag}: ${out.seconds.toFixed(1)} s, event-loop utilisation ${performance.eventLoopUtilization(elu0).utilization.toFixed(2)}, loop delay p50 ${(delay.percentile(50) / 1e6).toFixed(1)} ms p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms max ${(delay.max / 1e6).toFixed(1)} ms, CPU ${((process.cpuUsage(cpu0).user + process.cpuUsage(cpu0).system) / 1000 / Math.max(1, out.flows)).toFixed(2)} ms/flow`);
+  delay.disable();
   return out;
 }
 
