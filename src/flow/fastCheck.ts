@@ -94,9 +94,13 @@ class Generator {
       case 'boolean':
         if (def.coerce || def.checks?.length) unsupported('boolean checks');
         return `typeof ${v} === "boolean"`;
-      case 'enum':
+      case 'enum': {
         if (def.checks?.length) unsupported('enum checks');
-        return `${this.constant(new Set(Object.values(def.entries ?? {})))}.has(${v})`;
+        // zod's own value set: a numeric TypeScript enum's entries also hold its reverse mapping.
+        const values = (schema._zod as { values?: Set<unknown> }).values;
+        if (!(values instanceof Set)) unsupported('enum without a value set');
+        return `${this.constant(new Set(values))}.has(${v})`;
+      }
       case 'unknown':
         if (def.checks?.length) unsupported('unknown checks');
         return 'true';
@@ -141,6 +145,8 @@ class Generator {
 
   number(def: ZodDef, v: string): string {
     if (def.coerce) unsupported('coerce');
+    // z.int(), z.int32(), z.float32(), … carry their format on the schema itself, not as a check.
+    if (def.format !== undefined || def.check !== undefined) unsupported(`number format ${def.format}`);
     const parts = [`typeof ${v} === "number"`, `Number.isFinite(${v})`];
     for (const c of def.checks ?? []) {
       const d = c._zod.def;

@@ -174,3 +174,16 @@ test('constructs beyond the catalogue still agree with zod (code-point lengths, 
   t.false(z.string().min(3).safeParse('😀😀').success);
   t.false(compileFastCheck(z.string().min(3))!('😀😀'));
 });
+
+test('number formats on the schema itself and numeric TypeScript enums agree with zod (or are left to it)', (t) => {
+  enum Numeric { A, B }
+  const schemas: z.ZodType[] = [z.int(), z.int32(), z.uint32(), z.float32(), z.object({ n: z.int() }), z.enum(Numeric)];
+  const values: unknown[] = [1, 1.5, -1, 2 ** 40, 2 ** 53, 1e300, 'A', 'B', 0, { n: 1 }, { n: 1.5 }];
+  for (const schema of schemas) {
+    const fast = compileFastCheck(schema);
+    for (const value of values) {
+      if (fast?.(value)) t.true(schema.safeParse(value).success, `fast path accepted ${describe(value)} that zod rejects`);
+    }
+  }
+  t.false(compileFastCheck(z.enum(Numeric))?.('A') ?? false, 'a reverse-mapping key is not a value');
+});
