@@ -23,6 +23,11 @@ export interface DataKeySealer {
   open(sealed: SealedValue, aad: string): Promise<string>;
   /** Destroys a data key; resolves whether it existed. Idempotent. */
   shred(keyId: string): Promise<boolean>;
+  /**
+   * Destroys a prepared key nothing was sealed under: tombstoned like a shredded one, without
+   * the scrub of the store's files a shred pays for (there is no secret to erase).
+   */
+  discard(keyId: string): Promise<boolean>;
 }
 
 const wrapAad = (keyId: string): string => `data-key:${keyId}`;
@@ -62,6 +67,7 @@ export function createDataKeySealer(master: Sealer, keys: DataKeyStore): DataKey
       return openWithKey(unwrap(envelope.dk, wrapped), envelope, aad);
     },
     shred: (keyId) => keys.destroy(keyId),
+    discard: (keyId) => keys.destroy(keyId, { scrub: false }),
   };
 }
 

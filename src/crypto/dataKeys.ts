@@ -11,8 +11,11 @@ import type { KeyRing } from './keyRing.js';
 export interface DataKeyStore {
   get(keyId: string): Promise<Envelope | undefined>;
   put(keyId: string, wrapped: Envelope): Promise<void>;
-  /** Forgets the wrapped key; returns whether it existed. */
-  destroy(keyId: string): Promise<boolean>;
+  /**
+   * Forgets the wrapped key; returns whether it existed. `scrub: false` skips erasing the old
+   * bytes from the store's files (for a key that never sealed anything: nothing to erase).
+   */
+  destroy(keyId: string, options?: { scrub?: boolean }): Promise<boolean>;
   /** True once `destroy` ran for this id (distinguishes shredded from never created). */
   isDestroyed(keyId: string): Promise<boolean>;
 }

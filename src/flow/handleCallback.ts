@@ -112,7 +112,7 @@ export async function handleCallback(deps: FlowDeps, input: CallbackInput): Prom
   const codeHash = sha256(input.code);
   // The grant's data key is created while the claim commits (on the embedded store, in the
   // same transaction): the completion then waits for one commit, not two. A key nobody seals
-  // under is shredded; if creating it failed, sealing creates it later.
+  // under is discarded; if creating it failed, sealing creates it later.
   const keyId = newDataKeyId(deps, c.userId!, c.serverName!);
   const keyReady = deps.grantSealer.prepareKey(keyId).catch(() => undefined);
   const claim = await handleCommand(deps.store, stream, foldFlow, (f) => decideFlow({ type: 'StartExchange', exchangeId, codeHash }, f, ctx), { firstRead: read });
@@ -128,9 +128,9 @@ export async function handleCallback(deps: FlowDeps, input: CallbackInput): Prom
   return outcome;
 }
 
-/** Shreds a prepared data key that sealed nothing (best effort: it guards no secret). */
+/** Discards a prepared data key that sealed nothing (best effort: it guards no secret). */
 async function discardKey(deps: FlowDeps, keyId: string): Promise<void> {
-  await deps.grantSealer.shred(keyId).catch((err: unknown) => deps.logger.warn({ err: String(err) }, 'could not shred an unused data key'));
+  await deps.grantSealer.discard(keyId).catch((err: unknown) => deps.logger.warn({ err: String(err) }, 'could not discard an unused data key'));
 }
 
 function initiatedData(events: DomainEvent[]): FlowEventData<'FlowInitiated'> {

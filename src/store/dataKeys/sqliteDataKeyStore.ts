@@ -72,8 +72,9 @@ export function dataKeyStoreOn(db: Database, { ownsConnection }: { ownsConnectio
     put(keyId, wrapped) {
       return put(keyId, JSON.stringify(wrapped));
     },
-    async destroy(keyId) {
+    async destroy(keyId, options) {
       const existed = destroy.immediate(keyId, Date.now());
+      if (options?.scrub === false) return existed;
       try {
         db.pragma('wal_checkpoint(TRUNCATE)');
       } catch {

@@ -64,3 +64,16 @@ test('on the event store\'s own file the data-key store commits with the events 
   const after = await store.appendToStream('grant-x', { type: 'Tested', data: {} });
   t.is(after.nextExpectedRevision, 1n, 'closing the data keys leaves the event store open');
 });
+
+test('a discarded key (nothing sealed under it) is tombstoned like a shredded one and never re-created', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'data-keys-'));
+  const keys = openDataKeyStore(`sqlite:${join(dir, 'events.db')}`);
+  t.teardown(() => { keys.close(); rmSync(dir, { recursive: true, force: true }); });
+  const sealer = createDataKeySealer(createSealer({ activeKey: testKey() }), keys);
+  await sealer.prepareKey('grant-1.unused');
+  t.truthy(await keys.get('grant-1.unused'));
+  t.true(await sealer.discard('grant-1.unused'));
+  t.is(await keys.get('grant-1.unused'), undefined);
+  t.true(await keys.isDestroyed('grant-1.unused'));
+  await t.throwsAsync(sealer.seal('grant-1.unused', 'secret', 'grant-1:tokens'), { instanceOf: EngineError }, 'no secret is ever sealed under it later');
+});
