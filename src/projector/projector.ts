@@ -28,6 +28,12 @@ export interface StartProjectorOptions {
    * checkpoints a few times instead of per batch. 0 commits at every batch boundary.
    */
   commitIntervalMs?: number;
+  /**
+   * Once live, the shortest time between two commits (default 250 ms). A projector that has
+   * been quiet commits a live batch at once; under sustained traffic the batches of that window
+   * share one commit (one fsync) instead of one each. A crash redoes at most that window.
+   */
+  liveCommitIntervalMs?: number;
   /** Per-event time limit of handlers (default 250 ms, as EventStoreDB). */
   eventTimeoutMs?: number;
   /** Cached partition states per projection before persisted ones are dropped (default 100 000). */
@@ -108,9 +114,10 @@ const APPLY_CHUNK = 2500;
  * One catch-up subscription to `$all` feeds every projection (each skips events at or before
  * its own checkpoint), so the log is read and parsed once however many projections there are.
  * Events are applied in batches: `batchSize` while catching up, and whatever has arrived when
- * the subscription goes idle once live. After each batch the changed partition states and all
- * checkpoints are committed in one transaction of the state store, so a crash at any moment
- * restarts from a checkpoint that matches the states exactly.
+ * the subscription goes idle once live. Commits follow a time budget (`commitIntervalMs` while
+ * catching up, `liveCommitIntervalMs` once live): the changed partition states and all
+ * checkpoints go in one transaction of the state store, so a crash at any moment restarts from
+ * a checkpoint that matches the states exactly, just older.
  *
  * Several processes may run a projector over one SQLite file: a commit refused because another
  * process moved a checkpoint makes this one reload and follow (both compute the same states).
@@ -120,6 +127,7 @@ export function startProjector(options: StartProjectorOptions): Projector {
   const logger = options.logger ?? silentLogger;
   const batchSize = options.batchSize ?? 2000;
   const commitIntervalMs = options.commitIntervalMs ?? 5000;
+  const liveCommitIntervalMs = options.liveCommitIntervalMs ?? 250;
   const maxCachedPartitions = options.maxCachedPartitions ?? 100_000;
   const runtimeOptions = {
     eventTimeoutMs: options.eventTimeoutMs ?? 250,
@@ -236,12 +244,38 @@ export function startProjector(options: StartProjectorOptions): Projector {
     if (retry) restart();
   };
 
-  /** Applies what has arrived, commits, wakes waiters. Synchronous: nothing interleaves. */
+  /** A live commit put off by {@link liveCommitIntervalMs}; it runs when the window ends. */
+  let deferredCommit: NodeJS.Timeout | undefined;
+  /** When a flush last committed: the first flush after a quiet spell commits at once. */
+  let lastFlushCommitAt = Number.NEGATIVE_INFINITY;
+  const flushCommit = (): void => {
+    lastFlushCommitAt = performance.now();
+    commit();
+  };
+
+  /**
+   * Applies what has arrived, commits (unless a commit happened less than
+   * {@link liveCommitIntervalMs} ago: then once that window ends), wakes waiters (they wait on
+   * applied positions). Synchronous: nothing interleaves.
+   */
   const flush = (): void => {
     flushScheduled = false;
     applyPending();
     appliedSinceBoundary = 0;
-    commit();
+    const wait = lastFlushCommitAt + liveCommitIntervalMs - performance.now();
+    let pressure = false;
+    for (const r of runtimes.values()) if (r.cachedPartitions() > maxCachedPartitions) pressure = true;
+    if (wait > 0 && !stopped && !pressure) {
+      deferredCommit ??= setTimeout(() => {
+        deferredCommit = undefined;
+        if (!stopped) flushCommit();
+      }, wait);
+      deferredCommit.unref?.();
+    } else {
+      if (deferredCommit) clearTimeout(deferredCommit);
+      deferredCommit = undefined;
+      flushCommit();
+    }
     settle();
   };
 

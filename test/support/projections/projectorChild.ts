@@ -23,7 +23,7 @@ const stateStore: ProjectionStateStore = {
     sqliteState.commit(commits);
   },
 };
-const projector = startProjector({ store, stateStore, batchSize: Number(batch), commitIntervalMs: 0 });
+const projector = startProjector({ store, stateStore, batchSize: Number(batch), commitIntervalMs: 0, liveCommitIntervalMs: 0 });
 process.stdout.write('started\n');
 await projector.ready;
 await projector.stop();
