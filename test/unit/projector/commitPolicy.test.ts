@@ -81,3 +81,40 @@ test('a projection holding more partitions than it may cache commits early, so t
   for (let s = 0; s < 50; s++) t.deepEqual(JSON.parse(stateStore.readState('p', `order-${s}`)!), { n: 2 });
   await store.close();
 });
+
+test('once live, batches inside liveCommitIntervalMs are applied at once and share one commit; stop() persists them', async (t) => {
+  const store = await logOf(2, 3);
+  const { store: stateStore, commits } = recordingStore();
+  const projector = startProjector({ store, stateStore, projections: [PER_STREAM], liveCommitIntervalMs: 60_000 });
+  await projector.ready;
+  await projector.catchUp(5000);
+  const before = commits.length;
+  for (let i = 0; i < 5; i++) {
+    await store.appendToStream('order-0', { type: 'Placed', data: { i } });
+    await projector.catchUp(5000);
+  }
+  t.deepEqual(await projector.getState('p', 'order-0'), { n: 8 }, 'every live batch is applied and readable at once');
+  t.is(commits.length, before, 'none of them committed yet: one window');
+  await projector.stop();
+  t.is(commits.length, before + 1, 'stop() commits the window');
+  t.is(stateStore.readCheckpoint('p')?.position?.commit, (await store.headPosition())!.commit);
+  t.deepEqual(JSON.parse(stateStore.readState('p', 'order-0')!), { n: 8 });
+  await store.close();
+});
+
+test('liveCommitIntervalMs 0 commits every live batch', async (t) => {
+  const store = await logOf(2, 3);
+  const { store: stateStore, commits } = recordingStore();
+  const projector = startProjector({ store, stateStore, projections: [PER_STREAM], liveCommitIntervalMs: 0 });
+  await projector.ready;
+  await projector.catchUp(5000);
+  const before = commits.length;
+  for (let i = 0; i < 3; i++) {
+    await store.appendToStream('order-1', { type: 'Placed', data: { i } });
+    await projector.catchUp(5000);
+    for (let w = 0; w < 100 && commits.length < before + i + 1; w++) await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  t.is(commits.length, before + 3);
+  await projector.stop();
+  await store.close();
+});
