@@ -36,7 +36,7 @@ export function seal(keyRing: KeyRing, plaintext: string, aad: string): Envelope
 export function open(keyRing: KeyRing, envelope: Envelope, aad: string): string {
   assertEnvelope(envelope);
   if (envelope.dk !== undefined) {
-    throw new EngineError(ErrorCode.DECRYPTION_FAILED, 'envelope is sealed with a data key: open it with openWithDataKey', {
+    throw new EngineError(ErrorCode.DECRYPTION_FAILED, 'envelope is sealed with a data key: open it with its DataKeySealer', {
       details: { kid: envelope.kid },
     });
   }

@@ -5,16 +5,16 @@ import { join } from 'node:path';
 import test from 'ava';
 import { isEngineError } from '../../../src/errors.js';
 import {
+  createDataKeySealer,
   createKeyRing,
   createMemoryDataKeyStore,
   isSealed,
   loadOrCreateDevKey,
   open,
-  openWithDataKey,
   seal,
-  sealWithDataKey,
-  shredDataKey,
+  type Envelope,
 } from '../../../src/crypto/index.js';
+import { createSealer } from '../../../src/crypto/sealer.js';
 
 const key = (): string => randomBytes(32).toString('base64');
 const AAD = 'flow-1:codeVerifier';
@@ -83,16 +83,17 @@ test('isSealed recognises envelopes only', (t) => {
 });
 
 test('values sealed with a destroyed data key are unrecoverable (key_shredded)', async (t) => {
-  const ring = createKeyRing({ activeKey: key() });
-  const store = createMemoryDataKeyStore();
-  const env = await sealWithDataKey(ring, store, 'grant-u1', 'refresh-token', 'grant-u1:refreshToken');
+  const activeKey = key();
+  const ring = createKeyRing({ activeKey });
+  const sealer = createDataKeySealer(createSealer({ activeKey }), createMemoryDataKeyStore());
+  const env = await sealer.seal('grant-u1', 'refresh-token', 'grant-u1:refreshToken');
   t.is(env.dk, 'grant-u1');
-  t.is(await openWithDataKey(ring, store, env, 'grant-u1:refreshToken'), 'refresh-token');
-  t.true(isEngineError(t.throws(() => open(ring, env, 'grant-u1:refreshToken')), 'decryption_failed'), 'the ring key alone does not open it');
-  t.true(await shredDataKey(store, 'grant-u1'));
-  const err = await t.throwsAsync(openWithDataKey(ring, store, env, 'grant-u1:refreshToken'));
+  t.is(await sealer.open(env, 'grant-u1:refreshToken'), 'refresh-token');
+  t.true(isEngineError(t.throws(() => open(ring, env as Envelope, 'grant-u1:refreshToken')), 'decryption_failed'), 'the ring key alone does not open it');
+  t.true(await sealer.shred('grant-u1'));
+  const err = await t.throwsAsync(sealer.open(env, 'grant-u1:refreshToken'));
   t.true(isEngineError(err, 'key_shredded'));
-  t.true(isEngineError(await t.throwsAsync(sealWithDataKey(ring, store, 'grant-u1', 'again', 'x')), 'key_shredded'));
+  t.true(isEngineError(await t.throwsAsync(sealer.seal('grant-u1', 'again', 'x')), 'key_shredded'));
 });
 
 test('the dev key file is created once with mode 0600 and reused', async (t) => {
