@@ -1,7 +1,7 @@
 import { BACKWARDS, EventStoreDBClient, FORWARDS, jsonEvent, type JSONType } from '@eventstore/db-client';
 import { EngineError, ErrorCode, quote } from '../../errors.js';
-import { prepareBatch } from '../sqlite/prepareBatch.js';
-import { normaliseMaxCount, validateExpectedRevision, validateStreamName } from '../sqlite/validateInput.js';
+import { prepareAppend, prepareAppends, type AppendPart } from '../sqlite/prepareBatch.js';
+import { normaliseMaxCount, validateStreamName } from '../sqlite/validateInput.js';
 import type {
   AppendOptions,
   AppendResult,
@@ -26,6 +26,19 @@ interface PreparedAppend {
   streamId: string;
   expected: ExpectedRevision;
   wire: ReturnType<typeof jsonEvent>[];
+}
+
+/**
+ * The wire events of a validated part. The client serialises data itself; the originals are
+ * what `prepareAppend` just proved serialisable. Metadata is always written so that it reads
+ * back as on SQLite.
+ */
+function toWire(part: AppendPart, events: EventData | EventData[]): PreparedAppend {
+  const list = Array.isArray(events) ? events : [events];
+  const wire = list.map((e, i) =>
+    jsonEvent({ id: part.batch[i]!.id, type: part.batch[i]!.type, data: e.data as JSONType, metadata: (e.metadata ?? {}) as JSONType }),
+  );
+  return { streamId: part.streamId, expected: part.expected, wire };
 }
 
 /** Tries per append when the call drops (each retry re-sends the same event ids). */
@@ -63,7 +76,7 @@ export class EsdbStore implements EventStore {
 
   async appendToStream(streamId: string, events: EventData | EventData[], options: AppendOptions = {}): Promise<AppendResult> {
     this.assertOpen();
-    return this.send(this.prepare({ streamId, events, ...options }));
+    return this.send(toWire(prepareAppend({ streamId, events, ...options }), events));
   }
 
   /**
@@ -73,33 +86,10 @@ export class EsdbStore implements EventStore {
    */
   async appendToStreams(parts: StreamAppend[]): Promise<AppendResult[]> {
     this.assertOpen();
-    if (!Array.isArray(parts) || parts.length === 0) {
-      throw new EngineError(ErrorCode.INVALID_ARGUMENT, 'appendToStreams needs at least one part');
-    }
-    const prepared = parts.map((p) => this.prepare(p));
+    const prepared = prepareAppends(parts).map((p, i) => toWire(p, parts[i]!.events));
     const results: AppendResult[] = [];
     for (const p of prepared) results.push(await this.send(p));
     return results;
-  }
-
-  /** Validates one stream's append and builds its wire events (throws on bad input). */
-  private prepare({ streamId, events, expectedRevision }: StreamAppend): PreparedAppend {
-    validateStreamName(streamId);
-    const expected = expectedRevision ?? 'any';
-    validateExpectedRevision(expected);
-    const list = Array.isArray(events) ? events : [events];
-    const prepared = prepareBatch(list);
-    // The client serialises data itself; the originals are what `prepareBatch` just proved
-    // serialisable. Metadata is always written so that it reads back as on SQLite.
-    const wire = list.map((e, i) =>
-      jsonEvent({
-        id: prepared[i]!.id,
-        type: prepared[i]!.type,
-        data: e.data as JSONType,
-        metadata: (e.metadata ?? {}) as JSONType,
-      }),
-    );
-    return { streamId, expected, wire };
   }
 
   private async send({ streamId, expected, wire }: PreparedAppend): Promise<AppendResult> {

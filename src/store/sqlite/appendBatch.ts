@@ -2,7 +2,7 @@ import type { Database } from 'better-sqlite3';
 import { EngineError, ErrorCode, quote } from '../../errors.js';
 import { WrongExpectedVersionError } from '../errors.js';
 import type { AppendResult, ExpectedRevision } from '../types.js';
-import type { PreparedEvent } from './prepareBatch.js';
+import type { AppendPart, PreparedEvent } from './prepareBatch.js';
 import type { Statements } from './statements.js';
 import { groupCommitFor, type Outcome } from './groupCommit.js';
 import { toPosition } from './toRecordedEvent.js';
@@ -72,13 +72,6 @@ function idempotentResult(
     last = row;
   }
   return { nextExpectedRevision: BigInt(last.revision), position: toPosition(last.position) };
-}
-
-/** One stream's part of a caller's append. */
-export interface AppendPart {
-  streamId: string;
-  batch: PreparedEvent[];
-  expected: ExpectedRevision;
 }
 
 /** Which part of a multi-stream append failed, and why (its savepoint is already rolled back). */

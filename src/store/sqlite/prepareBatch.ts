@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { EngineError, ErrorCode, quote } from '../../errors.js';
-import { MAX_EVENT_BYTES, type EventData } from '../types.js';
+import { MAX_EVENT_BYTES, type EventData, type ExpectedRevision, type StreamAppend } from '../types.js';
 import { serializeJson } from './serializeJson.js';
-import { normaliseEventId, validateEventType } from './validateInput.js';
+import { normaliseEventId, validateEventType, validateExpectedRevision, validateStreamName } from './validateInput.js';
 
 /** An event ready for the INSERT: every check done, JSON text computed. */
 export interface PreparedEvent {
@@ -57,4 +57,27 @@ export function prepareBatch(events: EventData | EventData[]): PreparedEvent[] {
     prepared[i] = { id, type: event.type, data, metadata };
   }
   return prepared;
+}
+
+/** One stream's part of an append, validated and serialised. */
+export interface AppendPart {
+  streamId: string;
+  batch: PreparedEvent[];
+  expected: ExpectedRevision;
+}
+
+/** Validates one stream's append and serialises its events (throws on bad input). */
+export function prepareAppend({ streamId, events, expectedRevision }: StreamAppend): AppendPart {
+  validateStreamName(streamId);
+  const expected = expectedRevision ?? 'any';
+  validateExpectedRevision(expected);
+  return { streamId, batch: prepareBatch(events), expected };
+}
+
+/** Every part of an `appendToStreams` checked before anything is written: bad input writes nothing. */
+export function prepareAppends(parts: StreamAppend[]): AppendPart[] {
+  if (!Array.isArray(parts) || parts.length === 0) {
+    throw new EngineError(ErrorCode.INVALID_ARGUMENT, 'appendToStreams needs at least one part');
+  }
+  return parts.map(prepareAppend);
 }

@@ -14,18 +14,18 @@ import type {
   SubscribeToAllOptions,
   Subscription,
 } from '../types.js';
-import { createGroupAppender, type AppendPart, type GroupAppender } from './appendBatch.js';
+import { createGroupAppender, type GroupAppender } from './appendBatch.js';
 import { ChangeWatcher } from './changeWatcher.js';
 import { schemaVersion } from './migrations.js';
 import { openDatabase } from './openDatabase.js';
-import { prepareBatch } from './prepareBatch.js';
+import { prepareAppend, prepareAppends } from './prepareBatch.js';
 import { PagedReader } from './pagedReader.js';
 import { DEFAULT_POLL_INTERVAL_MS, MEMORY_PATH, type SqliteStoreOptions } from './sqliteOptions.js';
 import { SqliteSubscription, type SubscriptionSource } from './sqliteSubscription.js';
 import { prepareStatements, ROW, type Statements } from './statements.js';
 import { compileFilter } from './subscriptionFilter.js';
 import { toPosition } from './toRecordedEvent.js';
-import { normaliseMaxCount, validateExpectedRevision, validateStreamName } from './validateInput.js';
+import { normaliseMaxCount, validateStreamName } from './validateInput.js';
 
 const TOP = Number.MAX_SAFE_INTEGER;
 
@@ -49,14 +49,6 @@ function revisionNumber(revision: bigint): number {
     throw new EngineError(ErrorCode.INVALID_ARGUMENT, 'fromRevision must be "start", "end" or a bigint >= 0');
   }
   return revision > BigInt(TOP) ? TOP : Number(revision);
-}
-
-/** Validates one stream's append and serialises its events (throws on bad input). */
-function appendPart({ streamId, events, expectedRevision }: StreamAppend): AppendPart {
-  validateStreamName(streamId);
-  const expected = expectedRevision ?? 'any';
-  validateExpectedRevision(expected);
-  return { streamId, batch: prepareBatch(events), expected };
 }
 
 /**
@@ -98,18 +90,14 @@ export class SqliteEventStore implements EventStore {
     options: AppendOptions = {},
   ): Promise<AppendResult> {
     this.#open();
-    const [result] = await this.#appender.append([appendPart({ streamId, events, ...options })]);
+    const [result] = await this.#appender.append([prepareAppend({ streamId, events, ...options })]);
     return result!;
   }
 
   /** All parts in one transaction: all or nothing (see {@link EventStore.appendToStreams}). */
   async appendToStreams(parts: StreamAppend[]): Promise<AppendResult[]> {
     this.#open();
-    if (!Array.isArray(parts) || parts.length === 0) {
-      throw new EngineError(ErrorCode.INVALID_ARGUMENT, 'appendToStreams needs at least one part');
-    }
-    // Every part is checked before anything is queued: bad input writes nothing.
-    return this.#appender.append(parts.map(appendPart));
+    return this.#appender.append(prepareAppends(parts));
   }
 
   readStream<E extends RecordedEvent = RecordedEvent>(streamId: string, options: ReadStreamOptions = {}): AsyncIterable<E> {
