@@ -46,8 +46,26 @@ export interface RecordedEvent<Type extends string = string, Data = unknown, Met
   created: Date;
 }
 
+/**
+ * When an append may be acknowledged. `durable` (default): once it survives power loss.
+ * `deferred`: once it is committed and visible to every reader, possibly before it is on disk;
+ * the next durable write to the store makes it durable too. A power loss can drop only a
+ * suffix of the log (never a deferred write while a later write survives), so `deferred` suits
+ * writes whose loss fails closed: a pending flow lost before its callback is refused there
+ * and the user starts again. Adapters that cannot tell the two apart (EventStoreDB
+ * acknowledges after its own durable write) treat every append as durable.
+ * https://www.sqlite.org/wal.html#performance_considerations
+ */
+export type Durability = 'durable' | 'deferred';
+
 export interface AppendOptions {
   expectedRevision?: ExpectedRevision;
+  durability?: Durability;
+}
+
+/** Options of {@link EventStore.appendToStreams}: the whole call is one write. */
+export interface AppendManyOptions {
+  durability?: Durability;
 }
 
 /** One stream's part of {@link EventStore.appendToStreams}. */
@@ -131,7 +149,7 @@ export interface EventStore {
    * committed prefix. Callers must be correct under the weaker guarantee: a committed prefix is
    * exactly what the same appends made one by one would leave.
    */
-  appendToStreams(parts: StreamAppend[]): Promise<AppendResult[]>;
+  appendToStreams(parts: StreamAppend[], options?: AppendManyOptions): Promise<AppendResult[]>;
   /** Throws {@link StreamNotFoundError} (on iteration) when the stream has no events. */
   readStream<E extends RecordedEvent = RecordedEvent>(
     streamId: string,

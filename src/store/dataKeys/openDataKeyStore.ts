@@ -27,6 +27,9 @@ export function openDataKeyStore(connectionString: string, options: { eventStore
   if (sqlite.path === MEMORY_PATH) return { ...createMemoryDataKeyStore(), close() {} };
   // The event store's own file: share its connection, so key puts commit with the events.
   const events = options.eventStore;
-  if (events instanceof SqliteEventStore && events.path === sqlite.path) return dataKeyStoreOn(events.connection(), { ownsConnection: false });
+  if (events instanceof SqliteEventStore && events.path === sqlite.path) {
+    const { db, writer } = events.sharedAccess();
+    return dataKeyStoreOn(db, writer, { close: () => {} });
+  }
   return openSqliteDataKeyStore(sqlite.path, sqlite.busyTimeoutMs ? { busyTimeoutMs: sqlite.busyTimeoutMs } : {});
 }

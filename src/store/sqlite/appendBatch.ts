@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { EngineError, ErrorCode, quote } from '../../errors.js';
 import { WrongExpectedVersionError } from '../errors.js';
-import type { AppendResult, ExpectedRevision } from '../types.js';
+import type { AppendResult, Durability, ExpectedRevision } from '../types.js';
 import type { AppendPart, PreparedEvent } from './prepareBatch.js';
 import type { Statements } from './statements.js';
 import { groupCommitFor, type Outcome } from './groupCommit.js';
@@ -51,7 +51,7 @@ function duplicateId(id: string, streamId: string): EngineError {
  * Events are never deleted, so this read needs no lock.
  */
 function idempotentResult(
-  st: Statements,
+  st: Pick<Statements, 'eventById'>,
   streamId: string,
   batch: PreparedEvent[],
   expected: ExpectedRevision,
@@ -84,7 +84,7 @@ export interface GroupAppender {
    * Queues the parts as one item of the next group (all or nothing, in order); settles once
    * the group holding it has committed (or failed).
    */
-  append(parts: AppendPart[]): Promise<AppendResult[]>;
+  append(parts: AppendPart[], durability?: Durability): Promise<AppendResult[]>;
   /** Commits whatever is queued now, synchronously (used before closing). */
   flush(): void;
 }
@@ -107,7 +107,11 @@ const unavailable = (streamId: string, cause: unknown): EngineError =>
  * resolved after the savepoint's rollback by {@link idempotentResult}, which sees the appends
  * written earlier in the same group, exactly as it would have had they committed one by one.
  */
-export function createGroupAppender(db: Database, st: Statements, onCommitted: () => void): GroupAppender {
+export function createGroupAppender(
+  db: Database,
+  st: Pick<Statements, 'streamHead' | 'insert' | 'eventById'>,
+  onCommitted: () => void,
+): GroupAppender {
   const writeOne = ({ streamId, batch, expected }: AppendPart): AppendResult => {
     const head = st.streamHead.get(streamId);
     if (!accepts(expected, head)) throw new RevisionMismatch(head);
@@ -163,11 +167,12 @@ export function createGroupAppender(db: Database, st: Statements, onCommitted: (
   group.onCommitted(onCommitted);
 
   return {
-    append: (parts) =>
+    append: (parts, durability) =>
       group.submit<AppendResult[]>({
         run: () => writeAll(parts),
         failed: (err) => settleFailed(parts, err),
         groupFailed: (err) => unavailable(parts[0]!.streamId, err),
+        durable: durability !== 'deferred',
       }),
     flush: group.flush,
   };

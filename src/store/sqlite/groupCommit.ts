@@ -11,6 +11,16 @@ export interface GroupJob<R> {
   failed(err: unknown): Outcome<R>;
   /** When BEGIN or COMMIT fails: the error this job's caller hears. */
   groupFailed(err: unknown): unknown;
+  /**
+   * `false`: the caller may be answered before the commit is fsynced (`deferred` durability,
+   * see `Durability` in ../types.ts). A group is fsynced when any of its jobs is durable.
+   */
+  durable?: boolean;
+}
+
+/** What a commit was: fsynced, or deferred to the next durable commit. */
+export interface CommitInfo {
+  durable: boolean;
 }
 
 export interface GroupCommit {
@@ -19,7 +29,7 @@ export interface GroupCommit {
   /** Commits whatever is queued now, synchronously (used before closing). */
   flush(): void;
   /** Runs after every COMMIT in which at least one job succeeded, before anyone is answered. */
-  onCommitted(listener: () => void): void;
+  onCommitted(listener: (commit: CommitInfo) => void): void;
 }
 
 const byConnection = new WeakMap<Database, GroupCommit>();
@@ -58,7 +68,11 @@ function createGroupCommit(db: Database): GroupCommit {
   const savepoint = db.prepare('SAVEPOINT group_item');
   const release = db.prepare('RELEASE group_item');
   const rollbackTo = db.prepare('ROLLBACK TO group_item');
-  const listeners: Array<() => void> = [];
+  // Only a FULL connection has an fsync per commit to defer; NORMAL never fsyncs at commit.
+  const full = db.pragma('synchronous', { simple: true }) === 2;
+  const syncNormal = db.prepare('PRAGMA synchronous = NORMAL');
+  const syncFull = db.prepare('PRAGMA synchronous = FULL');
+  const listeners: Array<(commit: CommitInfo) => void> = [];
   let queue: Queued[] = [];
   let scheduled = false;
 
@@ -68,9 +82,13 @@ function createGroupCommit(db: Database): GroupCommit {
     queue = [];
     if (group.length === 0) return;
     const outcomes: Outcome<unknown>[] = [];
+    const defer = full && group.every((p) => p.job.durable === false);
     try {
+      // Set outside the transaction; the level applies to this COMMIT only (restored below).
+      if (defer) syncNormal.run();
       begin.run();
     } catch (err) {
+      restore(defer);
       for (const p of group) p.reject(p.job.groupFailed(err));
       return;
     }
@@ -96,16 +114,28 @@ function createGroupCommit(db: Database): GroupCommit {
       } catch {
         // The connection already rolled back.
       }
+      restore(defer);
       for (const p of group) p.reject(p.job.groupFailed(err));
       return;
     }
-    if (outcomes.some((o) => o.ok)) for (const listener of listeners) listener();
+    restore(defer);
+    const info: CommitInfo = { durable: !defer && full };
+    if (outcomes.some((o) => o.ok)) for (const listener of listeners) listener(info);
     group.forEach((p, i) => {
       const o = outcomes[i]!;
       if (o.ok) p.resolve(o.result);
       else p.reject(o.error);
     });
   };
+
+  function restore(deferred: boolean): void {
+    if (!deferred) return;
+    try {
+      syncFull.run();
+    } catch {
+      // Only a closed connection refuses a pragma; nothing commits on it any more.
+    }
+  }
 
   return {
     submit<R>(job: GroupJob<R>) {

@@ -2,6 +2,7 @@ import type { Database } from 'better-sqlite3';
 import { EngineError, ErrorCode } from '../../errors.js';
 import { StreamNotFoundError } from '../errors.js';
 import type {
+  AppendManyOptions,
   AppendOptions,
   AppendResult,
   EventData,
@@ -14,7 +15,6 @@ import type {
   SubscribeToAllOptions,
   Subscription,
 } from '../types.js';
-import { createGroupAppender, type GroupAppender } from './appendBatch.js';
 import { ChangeWatcher } from './changeWatcher.js';
 import { schemaVersion } from './migrations.js';
 import { openDatabase } from './openDatabase.js';
@@ -24,6 +24,8 @@ import { DEFAULT_POLL_INTERVAL_MS, MEMORY_PATH, type SqliteStoreOptions } from '
 import { SqliteSubscription, type SubscriptionSource } from './sqliteSubscription.js';
 import { prepareStatements, ROW, type Statements } from './statements.js';
 import { compileFilter } from './subscriptionFilter.js';
+import { createInlineWriter, type SqliteWriter } from './sqliteWriter.js';
+import { createThreadWriter } from './writerThread.js';
 import { toPosition } from './toRecordedEvent.js';
 import { normaliseMaxCount, validateStreamName } from './validateInput.js';
 
@@ -59,7 +61,7 @@ function revisionNumber(revision: bigint): number {
 export class SqliteEventStore implements EventStore {
   readonly #db: Database;
   readonly #st: Statements;
-  readonly #appender: GroupAppender;
+  readonly #writer: SqliteWriter;
   readonly #watcher: ChangeWatcher;
   readonly #subscriptions = new Set<SqliteSubscription>();
   readonly #source: SubscriptionSource;
@@ -76,7 +78,11 @@ export class SqliteEventStore implements EventStore {
       options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
     );
     this.#watcher = watcher;
-    this.#appender = createGroupAppender(this.#db, this.#st, () => watcher.notify());
+    const notify = () => watcher.notify();
+    this.#writer =
+      options.path === MEMORY_PATH || options.writer === 'inline'
+        ? createInlineWriter(this.#db, notify, this.#st)
+        : createThreadWriter(options, notify);
     this.#source = {
       readAfter: (after, limit) => this.#open().allForwards.all(after + 1, limit),
       watcher: this.#watcher,
@@ -90,14 +96,14 @@ export class SqliteEventStore implements EventStore {
     options: AppendOptions = {},
   ): Promise<AppendResult> {
     this.#open();
-    const [result] = await this.#appender.append([prepareAppend({ streamId, events, ...options })]);
+    const [result] = await this.#writer.append([prepareAppend({ streamId, events, ...options })], options.durability);
     return result!;
   }
 
   /** All parts in one transaction: all or nothing (see {@link EventStore.appendToStreams}). */
-  async appendToStreams(parts: StreamAppend[]): Promise<AppendResult[]> {
+  async appendToStreams(parts: StreamAppend[], options: AppendManyOptions = {}): Promise<AppendResult[]> {
     this.#open();
-    return this.#appender.append(prepareAppends(parts));
+    return this.#writer.append(prepareAppends(parts), options.durability);
   }
 
   readStream<E extends RecordedEvent = RecordedEvent>(streamId: string, options: ReadStreamOptions = {}): AsyncIterable<E> {
@@ -170,12 +176,13 @@ export class SqliteEventStore implements EventStore {
   }
 
   /**
-   * The store's connection, for other tables of the same file that should commit with the
-   * events (the data keys: see `dataKeyStoreOn`). It closes with the store.
+   * The store's read connection and its writer, for other tables of the same file whose writes
+   * should commit with the events (the data keys: see `dataKeyStoreOn`). Both close with the
+   * store.
    */
-  connection(): Database {
+  sharedAccess(): { db: Database; writer: SqliteWriter } {
     this.#open();
-    return this.#db;
+    return { db: this.#db, writer: this.#writer };
   }
 
   /** Pragmas as SQLite reports them on this connection. */
@@ -193,9 +200,9 @@ export class SqliteEventStore implements EventStore {
   /** Ends subscriptions (pending reads finish), stops the poll timer, closes the connection. */
   async close(): Promise<void> {
     if (this.#closed) return;
-    // Appends already accepted are committed, not dropped.
-    this.#appender.flush();
     this.#closed = true;
+    // Appends already accepted are committed, not dropped.
+    await this.#writer.close();
     const closed = new EngineError(ErrorCode.STORE_CLOSED, 'The event store is closed');
     for (const sub of this.#subscriptions) sub.end(closed);
     this.#subscriptions.clear();

@@ -20,7 +20,15 @@ export interface SqliteStoreOptions {
   pollIntervalMs?: number;
   /** How long a write waits for another process's write lock before failing (STORE_UNAVAILABLE). */
   busyTimeoutMs?: number;
+  /**
+   * Where writes run. `thread` (default for files): on the process's SQLite writer thread, so
+   * statement execution and fsync never block the event loop. `inline`: on the caller's thread
+   * (always so for `:memory:`, which a second connection cannot see).
+   */
+  writer?: WriterPlacement;
 }
+
+export type WriterPlacement = 'thread' | 'inline';
 
 export const DEFAULT_POLL_INTERVAL_MS = 15;
 export const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
@@ -35,7 +43,7 @@ function positiveInt(key: string, raw: string): number {
 }
 
 /**
- * Parses `sqlite:<path>[?synchronous=normal|full&pollIntervalMs=N&busyTimeoutMs=N]`.
+ * Parses `sqlite:<path>[?synchronous=normal|full&pollIntervalMs=N&busyTimeoutMs=N&writer=thread|inline]`.
  * `sqlite::memory:` is an in-memory database; `sqlite:///abs/path` is accepted as a URL form.
  */
 export function parseSqliteConnectionString(connectionString: string): SqliteStoreOptions {
@@ -67,6 +75,14 @@ export function parseSqliteConnectionString(connectionString: string): SqliteSto
       case 'busyTimeoutMs':
         options.busyTimeoutMs = positiveInt(key, value);
         break;
+      case 'writer': {
+        const placement = value.toLowerCase();
+        if (placement !== 'thread' && placement !== 'inline') {
+          throw new EngineError(ErrorCode.CONFIG_INVALID, `EVENT_STORE: writer must be "thread" or "inline", got ${quote(value)}`);
+        }
+        options.writer = placement;
+        break;
+      }
       default:
         throw new EngineError(ErrorCode.CONFIG_INVALID, `EVENT_STORE: unknown sqlite option ${quote(key)}`);
     }

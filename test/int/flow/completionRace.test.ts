@@ -2,7 +2,7 @@ import test from 'ava';
 import { newEvent } from '../../../src/flow/newEvent.js';
 import { tokensIssuedEvent } from '../../../src/grants/recordTokens.js';
 import { openEventStore } from '../../../src/store/openEventStore.js';
-import type { EventStore, StreamAppend } from '../../../src/store/types.js';
+import type { EventStore, StreamAppend, AppendManyOptions } from '../../../src/store/types.js';
 import { startEsdbTestServer } from '../../support/esdbServer/index.js';
 import { eventsOf, startEngine, startPeers, type EngineHarness, type Peers } from '../../support/engineHarness.js';
 
@@ -21,12 +21,12 @@ function racing(store: EventStore, inject: Inject): EventStore {
   return new Proxy(store, {
     get(target, prop, receiver) {
       if (prop === 'appendToStreams') {
-        return async (parts: StreamAppend[]) => {
+        return async (parts: StreamAppend[], options?: AppendManyOptions) => {
           if (armed && parts[0]!.streamId.startsWith('grant-')) {
             armed = false;
             await inject(target, parts);
           }
-          return target.appendToStreams(parts);
+          return target.appendToStreams(parts, options);
         };
       }
       const value = Reflect.get(target, prop, receiver) as unknown;

@@ -11,4 +11,11 @@ storeContract(test, 'sqlite file', async () => {
   return { store, cleanup: () => rm(dir, { recursive: true, force: true }) };
 });
 
+// The same file store with its writes on the caller's thread instead of the writer thread.
+storeContract(test, 'sqlite file, inline writer', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'flow-store-'));
+  const store = await openEventStore(`sqlite:${join(dir, 'events.db')}?writer=inline`);
+  return { store, cleanup: () => rm(dir, { recursive: true, force: true }) };
+});
+
 storeContract(test, 'sqlite memory', async () => ({ store: await openEventStore('sqlite::memory:') }));

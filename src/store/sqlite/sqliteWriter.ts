@@ -1,0 +1,44 @@
+import type { Database } from 'better-sqlite3';
+import { dataKeyWrites, type DataKeyWrites } from '../dataKeys/dataKeyTable.js';
+import type { AppendResult, Durability } from '../types.js';
+import { createGroupAppender } from './appendBatch.js';
+import type { AppendPart } from './prepareBatch.js';
+import { prepareStatements, type Statements } from './statements.js';
+
+/**
+ * Everything the embedded store writes to its file: event appends and data-key changes, one
+ * group commit for both. Two implementations: {@link createInlineWriter} on a connection of the
+ * calling thread, and the writer thread (`writerThread.ts`), which runs an inline writer on a
+ * connection of its own so that statement execution and fsync leave the event loop.
+ */
+export interface SqliteWriter {
+  append(parts: AppendPart[], durability?: Durability): Promise<AppendResult[]>;
+  putDataKey(keyId: string, wrapped: string): Promise<void>;
+  destroyDataKey(keyId: string, scrub: boolean): Promise<boolean>;
+  /** Commits what was accepted before it (inline: synchronously, before returning). */
+  close(): Promise<void>;
+}
+
+/**
+ * A writer on `db`, in the calling thread. `onCommitted` runs after each commit that wrote
+ * events, before the appenders are answered (subscriptions are woken in the same tick).
+ */
+export function createInlineWriter(
+  db: Database,
+  onCommitted: () => void,
+  st: Pick<Statements, 'streamHead' | 'insert' | 'eventById'> = prepareStatements(db),
+): SqliteWriter {
+  const appender = createGroupAppender(db, st, onCommitted);
+  // The data-key table is created on the first key write, not in every event store file.
+  let keys: DataKeyWrites | undefined;
+  const keyWrites = () => (keys ??= dataKeyWrites(db));
+  return {
+    append: (parts, durability) => appender.append(parts, durability),
+    putDataKey: (keyId, wrapped) => keyWrites().put(keyId, wrapped),
+    destroyDataKey: (keyId, scrub) => keyWrites().destroy(keyId, scrub),
+    close() {
+      appender.flush();
+      return Promise.resolve();
+    },
+  };
+}

@@ -1,0 +1,69 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test, { type ExecutionContext } from 'ava';
+import { WrongExpectedVersionError } from '../../../src/store/errors.js';
+import { groupCommitFor, type CommitInfo } from '../../../src/store/sqlite/groupCommit.js';
+import { openSqliteEventStore } from '../../../src/store/sqlite/sqliteEventStore.js';
+import { stopWriterThread } from '../../../src/store/sqlite/writerThread.js';
+import { collect } from '../../support/storeContract/harness.js';
+
+async function tempFile(t: ExecutionContext): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'flow-writer-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return join(dir, 'events.db');
+}
+
+const id = (n: number) => `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
+
+test.serial('a revision conflict comes back from the writer thread as WrongExpectedVersionError with both revisions', async (t) => {
+  const store = openSqliteEventStore({ path: await tempFile(t) });
+  t.teardown(() => store.close());
+  await store.appendToStream('s-1', [{ type: 'A', data: {} }, { type: 'B', data: {} }]);
+  const err = await t.throwsAsync(store.appendToStream('s-1', { type: 'C', data: {} }, { expectedRevision: 0n }));
+  t.true(err instanceof WrongExpectedVersionError);
+  t.like(err, { code: 'wrong_expected_version', streamName: 's-1', expectedVersion: 0n, actualVersion: 1n });
+});
+
+test.serial('a stopped writer thread fails only writes in flight, retries by event id are safe, and the next write starts a new thread', async (t) => {
+  const store = openSqliteEventStore({ path: await tempFile(t) });
+  t.teardown(() => store.close());
+  await store.appendToStream('s-1', { id: id(0), type: 'E', data: { n: 0 } });
+  const inFlight = Array.from({ length: 40 }, (_, i) =>
+    store.appendToStream('s-1', { id: id(i + 1), type: 'E', data: { n: i + 1 } }, { expectedRevision: 'any' }),
+  );
+  await stopWriterThread();
+  const settled = await Promise.allSettled(inFlight);
+  for (const s of settled) {
+    if (s.status === 'rejected') t.like(s.reason, { code: 'store_unavailable' });
+  }
+  // Whatever the outcome was, the same append again is answered, never written twice.
+  for (let i = 0; i < 40; i++) await store.appendToStream('s-1', { id: id(i + 1), type: 'E', data: { n: i + 1 } }, { expectedRevision: 'any' });
+  const events = await collect(store.readStream('s-1'));
+  t.is(events.length, 41);
+  t.deepEqual(new Set(events.map((e) => e.id)).size, 41);
+  t.deepEqual(events.map((e) => e.revision), events.map((_, i) => BigInt(i)));
+});
+
+test.serial('a deferred append commits without fsync, a durable one in the same group makes the group durable, and FULL stays the level', async (t) => {
+  // Inline writer: the group commit's report is observable on the caller's connection.
+  const store = openSqliteEventStore({ path: await tempFile(t), writer: 'inline' });
+  t.teardown(() => store.close());
+  const commits: CommitInfo[] = [];
+  groupCommitFor(store.sharedAccess().db).onCommitted((c) => commits.push(c));
+
+  await store.appendToStream('s-1', { type: 'A', data: {} }, { durability: 'deferred' });
+  t.deepEqual(commits, [{ durable: false }]);
+  await Promise.all([
+    store.appendToStream('s-2', { type: 'B', data: {} }, { durability: 'deferred' }),
+    store.appendToStreams([{ streamId: 's-3', events: { type: 'C', data: {} } }]),
+  ]);
+  t.deepEqual(commits, [{ durable: false }, { durable: true }]);
+  await store.appendToStreams([{ streamId: 's-4', events: { type: 'D', data: {} } }], { durability: 'deferred' });
+  t.deepEqual(commits.at(-1), { durable: false });
+  t.is(store.settings().synchronous, 'full');
+  // Visible to another connection at once, like any commit.
+  const reader = openSqliteEventStore({ path: (store as { path: string }).path, writer: 'inline' });
+  t.teardown(() => reader.close());
+  t.deepEqual((await collect(reader.readAll())).map((e) => e.streamId), ['s-1', 's-2', 's-3', 's-4']);
+});
