@@ -153,10 +153,18 @@ export function currentSchemaVersion(type: string): number {
   return entry.version;
 }
 
-/** Validates a payload about to be appended against the current schema (writers' guard). */
+/**
+ * Validates a payload about to be appended against the current schema (writers' guard). A
+ * payload the schema's {@link compileFastCheck} vouches for is returned as given (zod would
+ * return an identical copy): every command builds at least one event, and a zod parse of a
+ * `FlowInitiated` was a visible share of starting a flow. Callers never mutate a payload
+ * after handing it over.
+ */
 export function validateNewEvent(type: string, data: unknown): Record<string, unknown> {
   const entry = CATALOGUE[type];
   if (!entry) throw new EngineError(ErrorCode.UNKNOWN_EVENT_TYPE, `Unknown event type ${quote(type)}`);
+  const check = fastCheckOf(entry);
+  if (check !== null && check(data)) return data as Record<string, unknown>;
   const parsed = entry.schema.safeParse(data);
   if (!parsed.success) {
     throw new EngineError(ErrorCode.INVALID_EVENT_PAYLOAD, `Invalid ${type} payload`, { details: { issues: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) } });
