@@ -31,7 +31,7 @@ const SECRET = 'bench-jwt-secret-bench-jwt-secret-0123';
 const ISSUER = 'https://as.bench.example';
 
 /** An authorization server that answers instantly, in process: the engine's time only. */
-function instantDriver(): OAuthDriver {
+export function instantDriver(): OAuthDriver {
   const discovery: DiscoveryResult = {
     resource: 'https://mcp.bench.example/mcp',
     issuer: ISSUER,
@@ -79,7 +79,7 @@ async function startBareKoa(): Promise<{ url: string; close(): Promise<void> }> 
 
 // Idle sockets are dropped after 4 s, before the servers' 5 s keep-alive timeout closes them:
 // otherwise a request can go out on a socket the server is closing (ECONNRESET, the run dies).
-const agent = new Agent({ keepAlive: true, maxSockets: BROWSERS * 2, timeout: 4000 });
+export const agent = new Agent({ keepAlive: true, maxSockets: BROWSERS * 2, timeout: 4000 });
 
 function send(base: string, method: string, path: string, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string; ms: number }> {
   return new Promise((resolve, reject) => {
@@ -95,10 +95,10 @@ function send(base: string, method: string, path: string, headers: Record<string
   });
 }
 
-interface RoundResult { reinit: number[]; callback: number[]; flows: number; failures: number; seconds: number }
+export interface RoundResult { reinit: number[]; callback: number[]; flows: number; failures: number; seconds: number }
 
 /** One round: every browser runs its flows back to back; all browsers at once. */
-async function round(base: string, tag: string): Promise<RoundResult> {
+export async function round(base: string, tag: string): Promise<RoundResult> {
   const out: RoundResult = { reinit: [], callback: [], flows: 0, failures: 0, seconds: 0 };
   const now = Math.floor(Date.now() / 1000);
   const t0 = process.hrtime.bigint();

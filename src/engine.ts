@@ -1,12 +1,14 @@
 import { systemClock, systemRandom, type Clock, type Random } from './clock.js';
 import type { EngineConfig } from './config.js';
+import { EngineError, ErrorCode } from './errors.js';
 import { cancelFlow, type CancelResult } from './flow/cancelFlow.js';
 import { silentLogger, type FlowDeps, type FlowObserver, type Logger, type Sealer } from './flow/deps.js';
 import { handleCallback, type CallbackInput, type CallbackOutcome } from './flow/handleCallback.js';
 import { streamQueries, type ConnectionStatusView, type Queries } from './flow/queries.js';
-import { join, startFlow, foldConnection, type StartFlowInput, type StartedFlow } from './flow/startFlow.js';
+import { join, startFlow, foldConnection, readConnection, type StartFlowInput, type StartedFlow } from './flow/startFlow.js';
 import type { FlowStatusView } from './flow/status.js';
 import { readDomainEvents } from './flow/commandHandler.js';
+import { RecentFlows } from './flow/recentFlows.js';
 import { connectionStream } from './flow/streams.js';
 import { createGuardedFetch } from './oauth/guardedFetch.js';
 import type { McpServerConfig, OAuthDriver } from './oauth/types.js';
@@ -51,6 +53,12 @@ export interface Engine {
   readonly deps: FlowDeps;
   readonly queries: Queries;
   startFlow(input: StartFlowInput): Promise<StartedFlow>;
+  /**
+   * What `POST /reinitialize` does: connected when the user holds a usable grant (refreshed if
+   * need be), otherwise a started or joined attempt. Errors other than "authorize again" (an
+   * unreachable AS during a refresh) are thrown.
+   */
+  reinitialize(input: StartFlowInput): Promise<{ connected: true } | { connected: false; flow: StartedFlow }>;
   /** A new browser binding for the user's pending attempt, or null when none is pending. */
   bindBrowser(input: { userId: string; serverName: string; correlationId: string }): Promise<{ flowId: string; bindingSecret: string } | null>;
   handleCallback(input: CallbackInput): Promise<CallbackOutcome>;
@@ -94,6 +102,7 @@ export function createEngine(options: CreateEngineOptions): Engine {
     flowTtlMs: config.flowTtlMs,
     clientName: options.clientName ?? 'Flow Engine MCP Client',
     mcpFetch: options.mcpFetch ?? createGuardedFetch({ allowedDomains: config.allowedDomains ?? [], stream: true }),
+    recentFlows: new RecentFlows(),
   };
   const queries = (options.queries ?? streamQueries)(deps);
   const listServers = options.listServers ?? (async () => Object.keys(config.servers));
@@ -102,6 +111,14 @@ export function createEngine(options: CreateEngineOptions): Engine {
     deps,
     queries,
     startFlow: (input) => startFlow(deps, input),
+    async reinitialize(input) {
+      const connection = await readConnection(deps, input.userId, input.serverName);
+      // Tokens are only ever recorded by the callback of an attempt that this stream names
+      // (the claim is written with, or on EventStoreDB before, the flow), so a (user, server)
+      // without a connection stream has no grant, and its grant stream need not be read.
+      if (connection.revision !== null && (await hasUsableGrant(grants, input.userId, input.serverName))) return { connected: true };
+      return { connected: false, flow: await startFlow(deps, { ...input, connection }) };
+    },
     async bindBrowser({ userId, serverName, correlationId }) {
       const conn = foldConnection(await readDomainEvents(deps.store, connectionStream(userId, serverName)));
       if (!conn.current) return null;
@@ -133,4 +150,15 @@ export function createEngine(options: CreateEngineOptions): Engine {
     callTool: grants.callTool,
     stepUp: grants.stepUp,
   };
+}
+
+/** A usable grant exists (refreshed if need be); false when only a new authorization helps. */
+async function hasUsableGrant(grants: Grants, userId: string, serverName: string): Promise<boolean> {
+  try {
+    await grants.getAccessToken(userId, serverName);
+    return true;
+  } catch (err) {
+    if (err instanceof EngineError && err.code === ErrorCode.REAUTHORIZATION_REQUIRED) return false;
+    throw err;
+  }
 }

@@ -2,6 +2,7 @@ import type { Clock, Random } from '../clock.js';
 import type { DataKeySealer } from '../crypto/dataKeySealer.js';
 import type { McpServerConfig, OAuthDriver } from '../oauth/types.js';
 import type { EventStore } from '../store/types.js';
+import type { RecentFlows } from './recentFlows.js';
 import type { SealedValue } from './sealed.js';
 
 /**
@@ -53,6 +54,11 @@ export interface FlowDeps {
    * at connect time, not only when it was registered.
    */
   mcpFetch: (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+  /**
+   * Flows this process started, so their callback can skip re-reading the flow stream (the
+   * append it makes still checks the revision). Absent: every callback reads the stream.
+   */
+  recentFlows?: RecentFlows;
 }
 
 /** The redirect URI of one server (architecture §6: the callback route). */

@@ -5,7 +5,7 @@ import type { TokenSet } from '../oauth/types.js';
 import { recordedClient } from './recordedClient.js';
 import { checkCallbackIssuer } from '../oauth/issuer.js';
 import type { DomainEvent } from './catalogue.js';
-import { handleCommand, lastRevision, readDomainEvents } from './commandHandler.js';
+import { handleCommand, readDomainEvents } from './commandHandler.js';
 import type { FlowDeps } from './deps.js';
 import { foldFlow, isFinal, type FlowState } from './evolve.js';
 import type { FlowEventData } from './events.js';
@@ -14,7 +14,8 @@ import type { CommandContext } from './newEvent.js';
 import { hashEquals, parseState, sha256 } from './secrets.js';
 import { flowStream } from './streams.js';
 import { newDataKeyId, tokensIssuedEvent } from '../grants/recordTokens.js';
-import type { EventData } from '../store/types.js';
+import type { AppendResult, EventData } from '../store/types.js';
+import type { KnownFlow } from './recentFlows.js';
 
 export interface CallbackInput {
   serverName: string;
@@ -72,20 +73,89 @@ export async function handleCallback(deps: FlowDeps, input: CallbackInput): Prom
   if (!input.state) return fail(ErrorCode.MISSING_STATE);
   const parsed = parseState(input.state);
   if (!parsed) return fail(ErrorCode.INVALID_STATE);
-  const stream = flowStream(parsed.flowId);
+  const checks: CallbackChecks = {
+    flowId: parsed.flowId,
+    stream: flowStream(parsed.flowId),
+    stateHash: sha256(input.state),
+    bindingHash: input.bindingSecret ? sha256(input.bindingSecret) : undefined,
+  };
+  const known = deps.recentFlows?.take(parsed.flowId);
+  let keyId: string | undefined;
+  if (known && isPlainCompletion(known, input, checks, deps.clock.now().getTime())) {
+    // The common case, decided on what this process appended itself: the claim's expected
+    // revision proves nothing was appended since; if something was, read and decide afresh.
+    const c = known.state.context;
+    const ctx: CommandContext = { now: deps.clock.now(), correlationId: input.correlationId, actor: c.userId! };
+    const exchangeId = deps.random.uuid();
+    keyId = newDataKeyId(deps, c.userId!, c.serverName!);
+    const keyReady = deps.grantSealer.prepareKey(keyId).catch(() => undefined);
+    const events = decideFlow({ type: 'StartExchange', exchangeId, codeHash: sha256(input.code!) }, known.state, ctx);
+    let result: AppendResult | null = null;
+    try {
+      if (events.length) result = await deps.store.appendToStream(checks.stream, events, { expectedRevision: known.state.revision! });
+    } catch (err) {
+      if (!isWrongExpectedVersion(err)) {
+        await keyReady;
+        await discardKey(deps, keyId);
+        throw err;
+      }
+    }
+    await keyReady;
+    if (result) {
+      const claimed = applyDecision(known.state, events, result.nextExpectedRevision);
+      return exchangeClaimed(deps, { flowId: parsed.flowId, stream: checks.stream, initiated: known.initiated, code: input.code!, exchangeId, claimed, reused: c.reusedClient !== null, keyId }, ctx);
+    }
+  }
+  return decideFromStore(deps, input, checks, keyId);
+}
+
+/** What the callback derived from its input before looking at the flow. */
+interface CallbackChecks {
+  flowId: string;
+  stream: string;
+  stateHash: string;
+  bindingHash: string | undefined;
+}
+
+/**
+ * True when the callback would claim the exchange on `known`'s state: pending, our state,
+ * a binding the flow holds, in time, a code and no error, issuer as expected. Every other
+ * answer is left to {@link decideFromStore}, which reads the stream first.
+ */
+function isPlainCompletion(known: KnownFlow, input: CallbackInput, checks: CallbackChecks, nowMs: number): boolean {
+  const c = known.state.context;
+  if (known.state.value !== 'pending' || known.state.revision === null) return false;
+  if (!c.stateHash || !hashEquals(c.stateHash, checks.stateHash) || c.serverName !== input.serverName) return false;
+  if (checks.bindingHash === undefined || !c.bindingHashes.some((h) => hashEquals(h, checks.bindingHash!))) return false;
+  if (nowMs >= c.expiresAt || input.error || !input.code) return false;
+  try {
+    checkCallbackIssuer(known.initiated.discovery.issuer, known.initiated.discovery.issParameterSupported, input.iss);
+  } catch {
+    return false;
+  }
+  return true;
+}
+
+/** The callback decided on the flow as read from the store; `keyId`: a data key already prepared. */
+async function decideFromStore(deps: FlowDeps, input: CallbackInput, checks: CallbackChecks, preparedKeyId: string | undefined): Promise<CallbackOutcome> {
+  const { flowId, stream } = checks;
+  const unused = async <T>(outcome: T): Promise<T> => {
+    if (preparedKeyId !== undefined) await discardKey(deps, preparedKeyId);
+    return outcome;
+  };
   const read = await readDomainEvents(deps.store, stream);
   const flow = foldFlow(read);
   const c = flow.context;
-  if (flow.value === 'new' || !c.stateHash || !hashEquals(c.stateHash, sha256(input.state)) || c.serverName !== input.serverName) {
-    return fail(ErrorCode.INVALID_STATE);
+  if (flow.value === 'new' || !c.stateHash || !hashEquals(c.stateHash, checks.stateHash) || c.serverName !== input.serverName) {
+    return unused(fail(ErrorCode.INVALID_STATE));
   }
-  if (!input.bindingSecret || !c.bindingHashes.some((h) => hashEquals(h, sha256(input.bindingSecret!)))) {
-    return fail(ErrorCode.CSRF_VALIDATION_FAILED, parsed.flowId);
+  if (checks.bindingHash === undefined || !c.bindingHashes.some((h) => hashEquals(h, checks.bindingHash!))) {
+    return unused(fail(ErrorCode.CSRF_VALIDATION_FAILED, flowId));
   }
   const ctx: CommandContext = { now: deps.clock.now(), correlationId: input.correlationId, actor: c.userId! };
-  if (isFinal(flow.value)) return outcomeOf(flow, parsed.flowId);
-  if (flow.value === 'exchanging') return awaitOutcome(deps, parsed.flowId);
-  if (ctx.now.getTime() >= c.expiresAt) return fail(ErrorCode.FLOW_EXPIRED, parsed.flowId);
+  if (isFinal(flow.value)) return unused(outcomeOf(flow, flowId));
+  if (flow.value === 'exchanging') return unused(await awaitOutcome(deps, flowId));
+  if (ctx.now.getTime() >= c.expiresAt) return unused(fail(ErrorCode.FLOW_EXPIRED, flowId));
 
   if (input.error) {
     const error = /^[\x21\x23-\x5B\x5D-\x7E]{1,64}$/.test(input.error) ? input.error : 'invalid_request';
@@ -93,11 +163,11 @@ export async function handleCallback(deps: FlowDeps, input: CallbackInput): Prom
     const r = await handleCommand(deps.store, stream, foldFlow, (f) =>
       decideFlow({ type: 'RecordCallbackError', error, ...(description ? { errorDescription: description } : {}) }, f, ctx),
     );
-    if (!r.appended.length) return outcomeOf(r.state, parsed.flowId);
+    if (!r.appended.length) return unused(outcomeOf(r.state, flowId));
     deps.observer.flowFailed?.(input.serverName, callbackErrorCode(error));
-    return fail(callbackErrorCode(error), parsed.flowId);
+    return unused(fail(callbackErrorCode(error), flowId));
   }
-  if (!input.code) return fail(ErrorCode.MISSING_CODE, parsed.flowId);
+  if (!input.code) return unused(fail(ErrorCode.MISSING_CODE, flowId));
 
   const initiated = initiatedData(read);
   try {
@@ -105,7 +175,7 @@ export async function handleCallback(deps: FlowDeps, input: CallbackInput): Prom
   } catch {
     const r = await handleCommand(deps.store, stream, foldFlow, (f) => decideFlow({ type: 'FailFlow', data: { reason: ErrorCode.ISSUER_MISMATCH } }, f, ctx));
     if (r.appended.length) deps.observer.flowFailed?.(input.serverName, ErrorCode.ISSUER_MISMATCH);
-    return fail(ErrorCode.ISSUER_MISMATCH, parsed.flowId);
+    return unused(fail(ErrorCode.ISSUER_MISMATCH, flowId));
   }
 
   const exchangeId = deps.random.uuid();
@@ -113,18 +183,22 @@ export async function handleCallback(deps: FlowDeps, input: CallbackInput): Prom
   // The grant's data key is created while the claim commits (on the embedded store, in the
   // same transaction): the completion then waits for one commit, not two. A key nobody seals
   // under is discarded; if creating it failed, sealing creates it later.
-  const keyId = newDataKeyId(deps, c.userId!, c.serverName!);
-  const keyReady = deps.grantSealer.prepareKey(keyId).catch(() => undefined);
+  const keyId = preparedKeyId ?? newDataKeyId(deps, c.userId!, c.serverName!);
+  const keyReady = preparedKeyId !== undefined ? undefined : deps.grantSealer.prepareKey(keyId).catch(() => undefined);
   const claim = await handleCommand(deps.store, stream, foldFlow, (f) => decideFlow({ type: 'StartExchange', exchangeId, codeHash }, f, ctx), { firstRead: read });
   await keyReady;
   if (!claim.appended.length) {
     await discardKey(deps, keyId);
-    return claim.state.value === 'exchanging' ? awaitOutcome(deps, parsed.flowId) : outcomeOf(claim.state, parsed.flowId);
+    return claim.state.value === 'exchanging' ? awaitOutcome(deps, flowId) : outcomeOf(claim.state, flowId);
   }
   const claimed = applyDecision(claim.state, claim.appended, claim.result!.nextExpectedRevision);
-  const outcome = await exchange(deps, { flowId: parsed.flowId, stream, initiated, code: input.code, exchangeId, claimed, reused: c.reusedClient !== null, keyId }, ctx);
-  // A failed exchange sealed nothing under the key (failures are recorded before any sealing).
-  if (!outcome.ok) await discardKey(deps, keyId);
+  return exchangeClaimed(deps, { flowId, stream, initiated, code: input.code, exchangeId, claimed, reused: c.reusedClient !== null, keyId }, ctx);
+}
+
+/** Runs the exchange our claim won; a failed exchange sealed nothing under the key (failures are recorded before any sealing). */
+async function exchangeClaimed(deps: FlowDeps, job: ExchangeJob, ctx: CommandContext): Promise<CallbackOutcome> {
+  const outcome = await exchange(deps, job, ctx);
+  if (!outcome.ok) await discardKey(deps, job.keyId);
   return outcome;
 }
 
@@ -220,10 +294,13 @@ async function exchange(deps: FlowDeps, job: ExchangeJob, ctx: CommandContext): 
 
 /**
  * Appends `TokensIssued` and `FlowCompleted` in one write (one commit on the embedded store),
- * the grant event first: `FlowCompleted` names the grant revision, read just before. When
- * anything slipped in (a refresh on the grant stream, an expiry on the flow), the two are
- * written one after the other as the race allows; the grant event keeps its id, so one that a
- * partial write already committed is not written twice.
+ * the grant event first: `FlowCompleted` names the grant revision it follows. The grant
+ * stream's head is not read first: most completions are a user's first grant on that server,
+ * so the write assumes no grant stream, and a conflict reports the actual head, with which the
+ * write is tried once more (the expected revisions make a wrong guess harmless). When anything
+ * else slipped in (a refresh on the grant stream, an expiry on the flow), the two are written
+ * one after the other as the race allows; the grant event keeps its id, so one that a partial
+ * write already committed is not written twice.
  */
 async function recordCompletion(
   deps: FlowDeps,
@@ -232,18 +309,24 @@ async function recordCompletion(
   completion: (grantRevision: bigint) => FlowCommand,
   ctx: CommandContext,
 ): Promise<void> {
-  const grantHead = await lastRevision(deps.store, issued.stream);
-  const completed = decideFlow(completion(grantHead === null ? 0n : grantHead + 1n), job.claimed, ctx);
-  if (!completed.length) throw new EngineError(ErrorCode.ILLEGAL_TRANSITION, 'The flow machine refused CompleteExchange after our exchange claim');
-  try {
-    await deps.store.appendToStreams([
-      { streamId: issued.stream, events: issued.event, expectedRevision: grantHead ?? 'no_stream' },
-      { streamId: job.stream, events: completed, expectedRevision: job.claimed.revision! },
-    ]);
-    return;
-  } catch (err) {
-    if (!isWrongExpectedVersion(err)) throw err;
+  let grantHead: bigint | null = null;
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    const completed = decideFlow(completion(grantHead === null ? 0n : grantHead + 1n), job.claimed, ctx);
+    if (!completed.length) throw new EngineError(ErrorCode.ILLEGAL_TRANSITION, 'The flow machine refused CompleteExchange after our exchange claim');
+    try {
+      await deps.store.appendToStreams([
+        { streamId: issued.stream, events: issued.event, expectedRevision: grantHead ?? 'no_stream' },
+        { streamId: job.stream, events: completed, expectedRevision: job.claimed.revision! },
+      ]);
+      return;
+    } catch (err) {
+      if (!isWrongExpectedVersion(err)) throw err;
+      if (attempt === 2 || err.streamName !== issued.stream || typeof err.actualVersion !== 'bigint') break;
+      grantHead = err.actualVersion;
+    }
   }
+  // On EventStoreDB the grant part may have committed before the flow part failed: appending
+  // it again at the revision last tried is then refused, and 'any' is deduplicated by its id.
   let grantRevision: bigint;
   try {
     grantRevision = (await deps.store.appendToStream(issued.stream, issued.event, { expectedRevision: grantHead ?? 'no_stream' })).nextExpectedRevision;

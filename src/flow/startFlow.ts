@@ -5,8 +5,8 @@ import type { DomainEvent } from './catalogue.js';
 import { handleCommand, readDomainEvents } from './commandHandler.js';
 import type { ConnectionEventData } from './connectionEvents.js';
 import { redirectUriFor, type FlowDeps } from './deps.js';
-import { foldFlow, isFinal, type FlowState } from './evolve.js';
-import { decideFlow, isLiveAt } from './decide.js';
+import { foldFlow, initialFlowSnapshot, isFinal, toFlowState, type FlowState } from './evolve.js';
+import { applyDecision, decideFlow, isLiveAt } from './decide.js';
 import type { FlowEventData } from './events.js';
 import { newEvent, type CommandContext } from './newEvent.js';
 import { composeState, sha256 } from './secrets.js';
@@ -20,6 +20,12 @@ export interface StartFlowInput {
   challenge?: { resourceMetadataUrl?: string; scope?: string };
   /** Supersede a pending attempt instead of joining it (server configuration changed). */
   forceNew?: boolean;
+  /**
+   * The connection stream as the caller has just read it ({@link readConnection}): the first
+   * decision is taken on it instead of a second read. Safe because the claim is appended at
+   * its revision; any later attempt reads afresh.
+   */
+  connection?: ConnectionState;
 }
 
 export interface StartedFlow {
@@ -44,6 +50,13 @@ export function foldConnection(events: DomainEvent[]): ConnectionState {
     if (e.type === 'ConnectionAttemptStarted') current = { ...(e.data as ConnectionEventData<'ConnectionAttemptStarted'>), revision: e.revision };
   }
   return { current, revision: events.length ? events[events.length - 1]!.revision : null };
+}
+
+const initialFlowState: FlowState = toFlowState(initialFlowSnapshot, null);
+
+/** Reads and folds the connection stream of (user, server). */
+export async function readConnection(deps: Pick<FlowDeps, 'store'>, userId: string, serverName: string): Promise<ConnectionState> {
+  return foldConnection(await readDomainEvents(deps.store, connectionStream(userId, serverName)));
 }
 
 /** Reads the flow an attempt points at; waits briefly when its creator has not written it yet. */
@@ -74,7 +87,7 @@ export async function startFlow(deps: FlowDeps, input: StartFlowInput): Promise<
 
   let prepared: Awaited<ReturnType<typeof prepare>> | undefined;
   for (let attempt = 1; attempt <= 8; attempt++) {
-    const conn = foldConnection(await readDomainEvents(deps.store, connStream));
+    const conn = attempt === 1 && input.connection ? input.connection : foldConnection(await readDomainEvents(deps.store, connStream));
     const nowMs = deps.clock.now().getTime();
     let previous: FlowState | null = null;
     if (conn.current) {
@@ -103,18 +116,29 @@ export async function startFlow(deps: FlowDeps, input: StartFlowInput): Promise<
       authorizationUrl: deps.sealer.seal(prepared.authorizationUrl, `${connStream}:authorizationUrl`),
       ...(supersedes ? { supersedes } : {}),
     }, ctx());
+    let written;
     try {
       // One write: the embedded store commits both at once (joiners never see a claim without
       // its flow); on EventStoreDB the flow follows the claim, as two appends would.
-      await deps.store.appendToStreams([
-        { streamId: connStream, events: claim, expectedRevision: conn.revision ?? 'no_stream' },
-        { streamId: flowStream(prepared.flowId), events: prepared.flowEvents, expectedRevision: 'no_stream' },
-      ]);
+      // Deferred durability: visible to every replica before the URL is handed out, fsynced by
+      // the next durable write (the callback's claim). A start lost to a power cut fails
+      // closed: its callback finds no flow (and its verifier is gone), the user starts again.
+      written = await deps.store.appendToStreams(
+        [
+          { streamId: connStream, events: claim, expectedRevision: conn.revision ?? 'no_stream' },
+          { streamId: flowStream(prepared.flowId), events: prepared.flowEvents, expectedRevision: 'no_stream' },
+        ],
+        { durability: 'deferred' },
+      );
     } catch (err) {
       if (isWrongExpectedVersion(err) && err.streamName === connStream) continue; // another start won: join it
       throw err;
     }
     deps.observer.flowStarted?.(serverName);
+    deps.recentFlows?.remember(prepared.flowId, {
+      state: applyDecision(initialFlowState, prepared.flowEvents, written[1]!.nextExpectedRevision),
+      initiated: prepared.flowEvents[0]!.data as FlowEventData<'FlowInitiated'>,
+    });
     if (supersedes) await endPrevious(deps, supersedes, prepared.flowId, ctx());
     return {
       flowId: prepared.flowId,
@@ -132,7 +156,9 @@ export async function join(deps: FlowDeps, flowId: string, ctx: CommandContext):
   const bindingSecret = deps.random.token(32);
   const bindingHash = sha256(bindingSecret);
   const r = await handleCommand(deps.store, flowStream(flowId), foldFlow, (flow) => decideFlow({ type: 'BindBrowser', bindingHash }, flow, ctx));
-  return r.appended.length ? bindingSecret : null;
+  if (!r.appended.length) return null;
+  deps.recentFlows?.advance(flowId, applyDecision(r.state, r.appended, r.result!.nextExpectedRevision));
+  return bindingSecret;
 }
 
 async function prepare(deps: FlowDeps, input: StartFlowInput, server: NonNullable<Awaited<ReturnType<FlowDeps['resolveServer']>>>, ctx: CommandContext) {

@@ -62,19 +62,12 @@ export function createMcpRouter(engine: Engine, options: McpRouterOptions): Rout
   router.post('/:serverName/reinitialize', auth, body, async (ctx) => {
     const { userId } = principal(ctx);
     const serverName = await knownServer(ctx, userId);
-    // A usable grant (refreshed if need be) means connected; only re-authorization starts a flow.
-    const usable = await engine.getAccessToken(userId, serverName).then(
-      () => true,
-      (err: unknown) => {
-        if (err instanceof EngineError && err.code === ErrorCode.REAUTHORIZATION_REQUIRED) return false;
-        throw err;
-      },
-    );
-    if (usable) {
+    const outcome = await engine.reinitialize({ userId, serverName, correlationId: correlationId(ctx) });
+    if (outcome.connected) {
       ctx.body = { success: true, serverName, oauthRequired: false, message: `Server ${serverName} is connected` };
       return;
     }
-    const started = await engine.startFlow({ userId, serverName, correlationId: correlationId(ctx) });
+    const started = outcome.flow;
     setBindingCookie(ctx, serverName, started.bindingSecret, started.expiresAt, now(), cookie);
     ctx.body = {
       success: true,
