@@ -1,5 +1,5 @@
 import type { EventData } from '../store/types.js';
-import { evolve, toFlowState, type FlowState } from './evolve.js';
+import { evolve, toFlowState, type FlowSnapshot, type FlowState } from './evolve.js';
 import type { FlowEventData } from './events.js';
 import type { FlowMachineEvent } from './machine.js';
 import type { EventMetadata } from './metadata.js';
@@ -64,15 +64,24 @@ function propose(command: FlowCommand, state: FlowState, nowMs: number): Proposa
  * appends nothing (callers read the state to learn why). Never throws for domain reasons.
  */
 export function decideFlow(command: FlowCommand, state: FlowState, ctx: CommandContext): EventData[] {
+  return decideFlowState(command, state, ctx).events;
+}
+
+/**
+ * {@link decideFlow}, also returning the snapshot its events lead to (the machine computed it
+ * to judge them): a caller that appends them knows the flow's next state without folding the
+ * events a second time.
+ */
+export function decideFlowState(command: FlowCommand, state: FlowState, ctx: CommandContext): { events: EventData[]; snapshot: FlowSnapshot } {
   const proposal = propose(command, state, ctx.now.getTime());
   const events = proposal.map(([type, data]) => newEvent(type, data, ctx));
   let snapshot = state.snapshot;
   for (const e of events) {
     const next = evolve(snapshot, { type: e.type, data: e.data, metadata: e.metadata as EventMetadata } as FlowMachineEvent);
-    if (next === snapshot) return [];
+    if (next === snapshot) return { events: [], snapshot: state.snapshot };
     snapshot = next;
   }
-  return events;
+  return { events, snapshot };
 }
 
 /** The state after a decision, without re-reading (for tests and callers that need it). */

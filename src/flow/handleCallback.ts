@@ -7,9 +7,9 @@ import { checkCallbackIssuer } from '../oauth/issuer.js';
 import type { DomainEvent } from './catalogue.js';
 import { handleCommand, readDomainEvents } from './commandHandler.js';
 import type { FlowDeps } from './deps.js';
-import { foldFlow, isFinal, type FlowState } from './evolve.js';
+import { foldFlow, isFinal, toFlowState, type FlowState } from './evolve.js';
 import type { FlowEventData } from './events.js';
-import { applyDecision, decideFlow, type FlowCommand } from './decide.js';
+import { applyDecision, decideFlow, decideFlowState, type FlowCommand } from './decide.js';
 import type { CommandContext } from './newEvent.js';
 import { hashEquals, parseState, sha256 } from './secrets.js';
 import { flowStream } from './streams.js';
@@ -89,7 +89,7 @@ export async function handleCallback(deps: FlowDeps, input: CallbackInput): Prom
     const exchangeId = deps.random.uuid();
     keyId = newDataKeyId(deps, c.userId!, c.serverName!);
     const keyReady = deps.grantSealer.prepareKey(keyId).catch(() => undefined);
-    const events = decideFlow({ type: 'StartExchange', exchangeId, codeHash: sha256(input.code!) }, known.state, ctx);
+    const { events, snapshot } = decideFlowState({ type: 'StartExchange', exchangeId, codeHash: sha256(input.code!) }, known.state, ctx);
     let result: AppendResult | null = null;
     try {
       if (events.length) result = await deps.store.appendToStream(checks.stream, events, { expectedRevision: known.state.revision! });
@@ -102,7 +102,7 @@ export async function handleCallback(deps: FlowDeps, input: CallbackInput): Prom
     }
     await keyReady;
     if (result) {
-      const claimed = applyDecision(known.state, events, result.nextExpectedRevision);
+      const claimed = toFlowState(snapshot, result.nextExpectedRevision);
       return exchangeClaimed(deps, { flowId: parsed.flowId, stream: checks.stream, initiated: known.initiated, code: input.code!, exchangeId, claimed, reused: c.reusedClient !== null, keyId }, ctx);
     }
   }

@@ -1,7 +1,8 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { sha256Of } from '../crypto/digest.js';
 
 /** SHA-256, base64url: how `state`, binding secrets and codes are recorded in events. */
-export const sha256 = (value: string): string => createHash('sha256').update(value).digest('base64url');
+export const sha256 = (value: string): string => sha256Of(value, 'base64url');
 
 /** Constant-time comparison of two recorded hashes. */
 export function hashEquals(a: string, b: string): boolean {

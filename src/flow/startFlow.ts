@@ -6,7 +6,7 @@ import { handleCommand, readDomainEvents } from './commandHandler.js';
 import type { ConnectionEventData } from './connectionEvents.js';
 import { redirectUriFor, type FlowDeps } from './deps.js';
 import { foldFlow, initialFlowSnapshot, isFinal, toFlowState, type FlowState } from './evolve.js';
-import { applyDecision, decideFlow, isLiveAt } from './decide.js';
+import { applyDecision, decideFlow, decideFlowState, isLiveAt } from './decide.js';
 import type { FlowEventData } from './events.js';
 import { newEvent, type CommandContext } from './newEvent.js';
 import { composeState, sha256 } from './secrets.js';
@@ -136,7 +136,7 @@ export async function startFlow(deps: FlowDeps, input: StartFlowInput): Promise<
     }
     deps.observer.flowStarted?.(serverName);
     deps.recentFlows?.remember(prepared.flowId, {
-      state: applyDecision(initialFlowState, prepared.flowEvents, written[1]!.nextExpectedRevision),
+      state: toFlowState(prepared.flowSnapshot, written[1]!.nextExpectedRevision),
       initiated: prepared.flowEvents[0]!.data as FlowEventData<'FlowInitiated'>,
     });
     if (supersedes) await endPrevious(deps, supersedes, prepared.flowId, ctx());
@@ -191,9 +191,9 @@ async function prepare(deps: FlowDeps, input: StartFlowInput, server: NonNullabl
   const reused = client.reused && client.ref.registrationKey
     ? { registrationKey: client.ref.registrationKey, registrationRevision: client.ref.registrationRevision ?? '0', clientId: client.ref.clientId }
     : undefined;
-  const flowEvents = decideFlow({ type: 'InitiateFlow', data: initiated, ...(reused ? { reused } : {}) }, foldFlow([]), ctx);
+  const { events: flowEvents, snapshot: flowSnapshot } = decideFlowState({ type: 'InitiateFlow', data: initiated, ...(reused ? { reused } : {}) }, initialFlowState, ctx);
   if (!flowEvents.length) throw new EngineError(ErrorCode.INTERNAL, 'The flow machine refused a fresh initiation');
-  return { flowId, bindingSecret, authorizationUrl: auth.authorizationUrl, expiresAt, flowEvents };
+  return { flowId, bindingSecret, authorizationUrl: auth.authorizationUrl, expiresAt, flowEvents, flowSnapshot };
 }
 
 /** Ends the attempt a new one replaces: expired if its time is up, superseded otherwise. */

@@ -1,11 +1,19 @@
-import { createHash } from 'node:crypto';
+import { sha256Of } from '../crypto/digest.js';
 
 /**
  * Stream ids are `<category>-<id>` so EventStoreDB's `$by_category` works (the category is
  * the part before the first `-`). Keys derived from user ids and URLs are hashed: stream names
  * stay short, safe and free of personal data; the events themselves carry the readable values.
  */
-const key = (...parts: string[]): string => createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 32);
+const key = (...parts: string[]): string => sha256Of(JSON.stringify(parts), 'hex').slice(0, 32);
+
+/**
+ * The (user, server) keys hashed lately: one request derives the same key for its connection
+ * stream, grant stream, data-key id and token AAD. Bounded; cleared when full (a miss only
+ * costs the hash again).
+ */
+const recentUserServerKeys = new Map<string, string>();
+const RECENT_KEYS_MAX = 4096;
 
 export const FLOW_CATEGORY = 'flow';
 export const CONNECTION_CATEGORY = 'connection';
@@ -14,7 +22,17 @@ export const GRANT_CATEGORY = 'grant';
 
 export const flowStream = (flowId: string): string => `${FLOW_CATEGORY}-${flowId}`;
 /** One per (user, MCP server). */
-export const userServerKey = (userId: string, serverName: string): string => key('user-server', userId, serverName);
+export function userServerKey(userId: string, serverName: string): string {
+  // JSON of the pair is unambiguous for any two strings, as the hashed form already relies on.
+  const id = JSON.stringify([userId, serverName]);
+  let k = recentUserServerKeys.get(id);
+  if (k === undefined) {
+    k = key('user-server', userId, serverName);
+    if (recentUserServerKeys.size >= RECENT_KEYS_MAX) recentUserServerKeys.clear();
+    recentUserServerKeys.set(id, k);
+  }
+  return k;
+}
 export const connectionStream = (userId: string, serverName: string): string => `${CONNECTION_CATEGORY}-${userServerKey(userId, serverName)}`;
 export const grantStream = (userId: string, serverName: string): string => `${GRANT_CATEGORY}-${userServerKey(userId, serverName)}`;
 

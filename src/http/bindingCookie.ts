@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Of } from '../crypto/digest.js';
 import type { Context } from 'koa';
 import { readCookie, serializeCookie } from './cookies.js';
 
@@ -25,9 +25,18 @@ export interface BindingCookiePolicy {
  * set Secure from a secure origin, so a network attacker cannot plant one over plain http.
  */
 export function bindingCookieName(serverName: string, policy: BindingCookiePolicy): string {
-  const tag = createHash('sha256').update(serverName, 'utf8').digest('hex').slice(0, 12);
+  let tag = cookieTags.get(serverName);
+  if (tag === undefined) {
+    tag = sha256Of(serverName, 'hex').slice(0, 12);
+    // Server names are few (configured or registered); the bound only guards against junk.
+    if (cookieTags.size >= 1024) cookieTags.clear();
+    cookieTags.set(serverName, tag);
+  }
   return `${policy.secure ? '__Secure-' : ''}mcp_oauth_binding_${tag}`;
 }
+
+/** Cookie-name tags by server name: every binding-cookie request derives one. */
+const cookieTags = new Map<string, string>();
 
 /** Sets the attempt's binding secret; it lives exactly as long as the attempt can complete. */
 export function setBindingCookie(ctx: Context, serverName: string, secret: string, expiresAt: string, nowMs: number, policy: BindingCookiePolicy): void {

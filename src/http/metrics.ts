@@ -99,11 +99,18 @@ export function createMetrics(options: MetricsOptions = {}): EngineMetrics {
 export function instrumentStore(store: EventStore, observer: FlowObserver): EventStore {
   const report = observer.appendLatency;
   if (!report) return store;
+  // One wrapper per method, made on first use: every read on the request path goes through
+  // this proxy, and binding afresh per call allocated a function each time.
+  const methods = new Map<PropertyKey, unknown>();
   return new Proxy(store, {
     get(target, prop, receiver) {
+      const made = methods.get(prop);
+      if (made !== undefined) return made;
+      let value = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof value !== 'function') return value;
       if (prop === 'appendToStream' || prop === 'appendToStreams') {
-        const append = (target[prop] as (...a: unknown[]) => Promise<unknown>).bind(target);
-        return async (...args: unknown[]) => {
+        const append = (value as (...a: unknown[]) => Promise<unknown>).bind(target);
+        value = async (...args: unknown[]) => {
           const t0 = process.hrtime.bigint();
           try {
             return await append(...args);
@@ -111,9 +118,11 @@ export function instrumentStore(store: EventStore, observer: FlowObserver): Even
             report(Number(process.hrtime.bigint() - t0) / 1e9);
           }
         };
+      } else {
+        value = (value as (...a: unknown[]) => unknown).bind(target);
       }
-      const value = Reflect.get(target, prop, receiver) as unknown;
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      methods.set(prop, value);
+      return value;
     },
   });
 }
