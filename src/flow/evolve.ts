@@ -2,6 +2,7 @@ import { createActor, initialTransition, transition, type SnapshotFrom } from 'x
 import { decodeOrThrow, type DomainEvent } from './catalogue.js';
 import { FINAL_STATES, flowMachine, type FlowContext, type FlowMachineEvent, type FlowStateValue } from './machine.js';
 import type { RecordedEvent } from '../store/types.js';
+import { compileFlowSteps, stepFlowSnapshot } from './flowSteps.js';
 
 export type FlowSnapshot = SnapshotFrom<typeof flowMachine>;
 
@@ -31,10 +32,25 @@ const machineTransition = flowMachine.transition.bind(flowMachine) as unknown as
 
 export const initialFlowSnapshot: FlowSnapshot = initialTransition(flowMachine)[0];
 
-/** Folds one event. Returns the same object when the event is not legal in this state. */
+/** The machine's transitions as a table (null: the machine outgrew it, fold through xstate). */
+const steps = compileFlowSteps();
+
+/**
+ * Folds one event. Returns the same object when the event is not legal in this state. Runs
+ * the table read from the machine's definition ({@link stepFlowSnapshot}); the tests hold it
+ * to xstate's public `transition()` on legal and illegal events alike.
+ */
 export function evolve(snapshot: FlowSnapshot, event: FlowMachineEvent): FlowSnapshot {
+  return steps !== null ? stepFlowSnapshot(steps, snapshot, event) : machineTransition(snapshot, event, scope);
+}
+
+/** The same fold through xstate's own `transition()` with the shared inert scope. */
+export function evolveWithXstate(snapshot: FlowSnapshot, event: FlowMachineEvent): FlowSnapshot {
   return machineTransition(snapshot, event, scope);
 }
+
+/** True when {@link evolve} runs the table (for the tests that compare it with xstate). */
+export const evolvesByTable = steps !== null;
 
 /** The same fold through xstate's public pure `transition()` (the reference for tests). */
 export function evolveStrict(snapshot: FlowSnapshot, event: FlowMachineEvent): FlowSnapshot {
