@@ -42,6 +42,15 @@ function positiveInt(key: string, raw: string): number {
   return n;
 }
 
+function oneOf<T extends string>(key: string, raw: string, allowed: readonly T[]): T {
+  const value = raw.toLowerCase() as T;
+  if (!allowed.includes(value)) {
+    const names = allowed.map((a) => `"${a}"`).join(' or ');
+    throw new EngineError(ErrorCode.CONFIG_INVALID, `EVENT_STORE: ${key} must be ${names}, got ${quote(raw)}`);
+  }
+  return value;
+}
+
 /**
  * Parses `sqlite:<path>[?synchronous=normal|full&pollIntervalMs=N&busyTimeoutMs=N&writer=thread|inline]`.
  * `sqlite::memory:` is an in-memory database; `sqlite:///abs/path` is accepted as a URL form.
@@ -61,28 +70,18 @@ export function parseSqliteConnectionString(connectionString: string): SqliteSto
   const options: SqliteStoreOptions = { path: rest };
   for (const [key, value] of new URLSearchParams(query)) {
     switch (key) {
-      case 'synchronous': {
-        const mode = value.toLowerCase();
-        if (mode !== 'full' && mode !== 'normal') {
-          throw new EngineError(ErrorCode.CONFIG_INVALID, `EVENT_STORE: synchronous must be "full" or "normal", got ${quote(value)}`);
-        }
-        options.synchronous = mode;
+      case 'synchronous':
+        options.synchronous = oneOf(key, value, ['full', 'normal'] as const);
         break;
-      }
       case 'pollIntervalMs':
         options.pollIntervalMs = positiveInt(key, value);
         break;
       case 'busyTimeoutMs':
         options.busyTimeoutMs = positiveInt(key, value);
         break;
-      case 'writer': {
-        const placement = value.toLowerCase();
-        if (placement !== 'thread' && placement !== 'inline') {
-          throw new EngineError(ErrorCode.CONFIG_INVALID, `EVENT_STORE: writer must be "thread" or "inline", got ${quote(value)}`);
-        }
-        options.writer = placement;
+      case 'writer':
+        options.writer = oneOf(key, value, ['thread', 'inline'] as const);
         break;
-      }
       default:
         throw new EngineError(ErrorCode.CONFIG_INVALID, `EVENT_STORE: unknown sqlite option ${quote(key)}`);
     }

@@ -33,6 +33,8 @@ test('synchronous=normal in the connection string is applied to the connection',
 test('bad sqlite options and unknown schemes are configuration errors', async (t) => {
   await t.throwsAsync(openEventStore('sqlite:./x.db?synchronous=off'), { code: 'config_invalid' });
   await t.throwsAsync(openEventStore('sqlite:./x.db?cache=big'), { code: 'config_invalid' });
+  const writer = await t.throwsAsync(openEventStore('sqlite:./x.db?writer=fast'), { code: 'config_invalid' });
+  t.regex(writer!.message, /writer must be "thread" or "inline", got "fast"/);
   await t.throwsAsync(openEventStore('sqlite:'), { code: 'config_invalid' });
   const err = await t.throwsAsync(openEventStore('postgres://user:secret@db/x'), { code: 'config_invalid' });
   t.false(err!.message.includes('secret'), 'credentials are not echoed');
