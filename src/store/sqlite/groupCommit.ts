@@ -69,9 +69,11 @@ function createGroupCommit(db: Database): GroupCommit {
   const release = db.prepare('RELEASE group_item');
   const rollbackTo = db.prepare('ROLLBACK TO group_item');
   // Only a FULL connection has an fsync per commit to defer; NORMAL never fsyncs at commit.
+  // `PRAGMA synchronous` takes effect when compiled, so it is never prepared ahead of use:
+  // preparing the FULL statement would switch a NORMAL connection to FULL.
   const full = db.pragma('synchronous', { simple: true }) === 2;
-  const syncNormal = db.prepare('PRAGMA synchronous = NORMAL');
-  const syncFull = db.prepare('PRAGMA synchronous = FULL');
+  const syncNormal = { run: () => db.pragma('synchronous = NORMAL') };
+  const syncFull = { run: () => db.pragma('synchronous = FULL') };
   const listeners: Array<(commit: CommitInfo) => void> = [];
   let queue: Queued[] = [];
   let scheduled = false;

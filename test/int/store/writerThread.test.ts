@@ -67,3 +67,14 @@ test.serial('a deferred append commits without fsync, a durable one in the same 
   t.teardown(() => reader.close());
   t.deepEqual((await collect(reader.readAll())).map((e) => e.streamId), ['s-1', 's-2', 's-3', 's-4']);
 });
+
+test.serial('a synchronous=normal store keeps its level once the group commit exists (no pragma applied ahead of use)', async (t) => {
+  const store = openSqliteEventStore({ path: await tempFile(t), synchronous: 'normal', writer: 'inline' });
+  t.teardown(() => store.close());
+  const commits: CommitInfo[] = [];
+  groupCommitFor(store.sharedAccess().db).onCommitted((c) => commits.push(c));
+  await store.appendToStream('s-1', { type: 'A', data: {} });
+  await store.appendToStream('s-1', { type: 'B', data: {} }, { durability: 'deferred' });
+  t.is(store.settings().synchronous, 'normal');
+  t.deepEqual(commits, [{ durable: false }, { durable: false }]);
+});
