@@ -1,6 +1,6 @@
 import { EngineError, ErrorCode, quote } from '../errors.js';
 import { isWrongExpectedVersion, StreamNotFoundError } from '../store/errors.js';
-import type { AppendResult, EventData, EventStore } from '../store/types.js';
+import type { AppendResult, Durability, EventData, EventStore } from '../store/types.js';
 import { decodeOrThrow, type DomainEvent } from './catalogue.js';
 
 /** Reads and decodes a whole stream; a missing stream is an empty one. */
@@ -45,7 +45,7 @@ export async function handleCommand<S>(
   streamId: string,
   fold: (events: DomainEvent[]) => S,
   decide: (state: S, attempt: number) => EventData[],
-  options: { maxAttempts?: number; firstRead?: DomainEvent[] } = {},
+  options: { maxAttempts?: number; firstRead?: DomainEvent[]; durability?: Durability } = {},
 ): Promise<Handled<S>> {
   // Each conflict round lets exactly one writer through, so the budget must exceed the number
   // of writers one stream can see at once (20 browsers joining one attempt, across replicas).
@@ -59,7 +59,10 @@ export async function handleCommand<S>(
     const toAppend = decide(state, attempt);
     if (toAppend.length === 0) return { state, appended: [], result: null, revision };
     try {
-      const result = await store.appendToStream(streamId, toAppend, { expectedRevision: revision ?? 'no_stream' });
+      const result = await store.appendToStream(streamId, toAppend, {
+        expectedRevision: revision ?? 'no_stream',
+        ...(options.durability ? { durability: options.durability } : {}),
+      });
       return { state, appended: toAppend, result, revision };
     } catch (err) {
       if (!isWrongExpectedVersion(err)) throw err;

@@ -14,7 +14,7 @@ import type { CommandContext } from './newEvent.js';
 import { hashEquals, parseState, sha256 } from './secrets.js';
 import { flowStream } from './streams.js';
 import { newDataKeyId, tokensIssuedEvent } from '../grants/recordTokens.js';
-import type { AppendResult, EventData } from '../store/types.js';
+import type { AppendResult, Durability, EventData } from '../store/types.js';
 import type { KnownFlow } from './recentFlows.js';
 
 export interface CallbackInput {
@@ -42,6 +42,16 @@ const AS_ERRORS = new Set([
 export const callbackErrorCode = (e: string): string => (AS_ERRORS.has(e) ? e : 'callback_failed');
 
 const CLIENT_REJECTION = new Set(['invalid_client', 'unauthorized_client']);
+
+/**
+ * The exchange claim excludes concurrent callbacks, which needs it visible, not fsynced: the
+ * tokens' durable commit right after it fsyncs it too (WAL order). A power cut between the two
+ * can drop the claim with the tokens; the flow then reads pending again, and a replayed
+ * callback's code is refused by the authorization server, which must deny a code used twice
+ * (RFC 6749 §4.1.2): the flow fails closed and the user starts again, as after a durable
+ * claim whose exchange never reported back.
+ */
+const CLAIM_DURABILITY: Durability = 'deferred';
 const fail = (error: string, flowId?: string): CallbackOutcome => ({ ok: false, error, ...(flowId ? { flowId } : {}) });
 
 function outcomeOf(flow: FlowState, flowId: string): CallbackOutcome {
@@ -92,7 +102,7 @@ export async function handleCallback(deps: FlowDeps, input: CallbackInput): Prom
     const { events, snapshot } = decideFlowState({ type: 'StartExchange', exchangeId, codeHash: sha256(input.code!) }, known.state, ctx);
     let result: AppendResult | null = null;
     try {
-      if (events.length) result = await deps.store.appendToStream(checks.stream, events, { expectedRevision: known.state.revision! });
+      if (events.length) result = await deps.store.appendToStream(checks.stream, events, { expectedRevision: known.state.revision!, durability: CLAIM_DURABILITY });
     } catch (err) {
       if (!isWrongExpectedVersion(err)) {
         await keyReady;
@@ -185,7 +195,10 @@ async function decideFromStore(deps: FlowDeps, input: CallbackInput, checks: Cal
   // under is discarded; if creating it failed, sealing creates it later.
   const keyId = preparedKeyId ?? newDataKeyId(deps, c.userId!, c.serverName!);
   const keyReady = preparedKeyId !== undefined ? undefined : deps.grantSealer.prepareKey(keyId).catch(() => undefined);
-  const claim = await handleCommand(deps.store, stream, foldFlow, (f) => decideFlow({ type: 'StartExchange', exchangeId, codeHash }, f, ctx), { firstRead: read });
+  const claim = await handleCommand(deps.store, stream, foldFlow, (f) => decideFlow({ type: 'StartExchange', exchangeId, codeHash }, f, ctx), {
+    firstRead: read,
+    durability: CLAIM_DURABILITY,
+  });
   await keyReady;
   if (!claim.appended.length) {
     await discardKey(deps, keyId);

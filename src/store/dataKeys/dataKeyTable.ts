@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { groupCommitFor } from '../sqlite/groupCommit.js';
+import type { Durability } from '../types.js';
 
 /**
  * The one mutable table of the engine. Events are forever, so a data key written into an event
@@ -43,8 +44,12 @@ export function dataKeyReads(db: Database): DataKeyReads {
 
 /** Writes of the table, as jobs of the connection's group commit. */
 export interface DataKeyWrites {
-  /** First writer wins: a concurrent creator reads the winner's key back (DataKeySealer.seal). */
-  put(keyId: string, wrapped: string): Promise<void>;
+  /**
+   * First writer wins: a concurrent creator reads the winner's key back (DataKeySealer.seal).
+   * `deferred` suits a key whose sealed values are appended later to the same file: their
+   * durable commit makes the key durable too (WAL order).
+   */
+  put(keyId: string, wrapped: string, durability?: Durability): Promise<void>;
   /**
    * Overwrites the wrapped key (or leaves a tombstone for an id never stored); resolves with
    * whether a key existed. `scrub`: then checkpoint the WAL with TRUNCATE so the zeroed page
@@ -68,8 +73,13 @@ export function dataKeyWrites(db: Database): DataKeyWrites {
   const group = groupCommitFor(db);
   const failed = (err: unknown) => ({ ok: false as const, error: err ?? new Error('data key write failed') });
   return {
-    put: (keyId, wrapped) =>
-      group.submit<void>({ run: () => void st.insert.run(keyId, wrapped, Date.now()), failed, groupFailed: (err) => err }),
+    put: (keyId, wrapped, durability) =>
+      group.submit<void>({
+        run: () => void st.insert.run(keyId, wrapped, Date.now()),
+        failed,
+        groupFailed: (err) => err,
+        durable: durability !== 'deferred',
+      }),
     async destroy(keyId, scrub) {
       const existed = await group.submit<boolean>({
         run: () => {

@@ -29,7 +29,8 @@ export function openDataKeyStore(connectionString: string, options: { eventStore
   const events = options.eventStore;
   if (events instanceof SqliteEventStore && events.path === sqlite.path) {
     const { db, writer } = events.sharedAccess();
-    return dataKeyStoreOn(db, writer, { close: () => {} });
+    // Keys are put before the events sealed under them, on the same WAL: their fsync covers both.
+    return dataKeyStoreOn(db, writer, { close: () => {}, puts: 'deferred' });
   }
   return openSqliteDataKeyStore(sqlite.path, sqlite.busyTimeoutMs ? { busyTimeoutMs: sqlite.busyTimeoutMs } : {});
 }

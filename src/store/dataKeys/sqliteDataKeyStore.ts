@@ -3,6 +3,7 @@ import type { Envelope } from '../../crypto/envelope.js';
 import { openDatabase } from '../sqlite/openDatabase.js';
 import { createInlineWriter, type SqliteWriter } from '../sqlite/sqliteWriter.js';
 import type { Database } from 'better-sqlite3';
+import type { Durability } from '../types.js';
 import { dataKeyReads, ensureDataKeyTable } from './dataKeyTable.js';
 
 /**
@@ -28,11 +29,14 @@ export function openSqliteDataKeyStore(path: string, options: { busyTimeoutMs?: 
  * own (`SqliteEventStore.dataKeyAccess()`): puts then share the group commit of event appends,
  * so a key created in the same event-loop turn as an append costs no fsync of its own.
  * `close` is what closing this store does to what it borrowed (nothing, for the event store's).
+ * `puts: 'deferred'` only where every value sealed under a key is appended to the same file
+ * afterwards (the event store's own writer): that durable append makes the key durable, and a
+ * power cut that drops the key drops everything sealed under it.
  */
 export function dataKeyStoreOn(
   db: Database,
   writer: Pick<SqliteWriter, 'putDataKey' | 'destroyDataKey'>,
-  { close }: { close: () => void },
+  { close, puts = 'durable' }: { close: () => void; puts?: Durability },
 ): DataKeyStore & { close(): void } {
   ensureDataKeyTable(db);
   const reads = dataKeyReads(db);
@@ -41,7 +45,7 @@ export function dataKeyStoreOn(
       const wrapped = reads.wrapped(keyId);
       return wrapped ? (JSON.parse(wrapped) as Envelope) : undefined;
     },
-    put: (keyId, wrapped) => writer.putDataKey(keyId, JSON.stringify(wrapped)),
+    put: (keyId, wrapped) => writer.putDataKey(keyId, JSON.stringify(wrapped), puts),
     destroy: (keyId, options) => writer.destroyDataKey(keyId, options?.scrub !== false),
     async isDestroyed(keyId) {
       return reads.isDestroyed(keyId);

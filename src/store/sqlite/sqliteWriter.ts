@@ -13,7 +13,7 @@ import { prepareStatements, type Statements } from './statements.js';
  */
 export interface SqliteWriter {
   append(parts: AppendPart[], durability?: Durability): Promise<AppendResult[]>;
-  putDataKey(keyId: string, wrapped: string): Promise<void>;
+  putDataKey(keyId: string, wrapped: string, durability?: Durability): Promise<void>;
   destroyDataKey(keyId: string, scrub: boolean): Promise<boolean>;
   /** Commits what was accepted before it (inline: synchronously, before returning). */
   close(): Promise<void>;
@@ -34,7 +34,7 @@ export function createInlineWriter(
   const keyWrites = () => (keys ??= dataKeyWrites(db));
   return {
     append: (parts, durability) => appender.append(parts, durability),
-    putDataKey: (keyId, wrapped) => keyWrites().put(keyId, wrapped),
+    putDataKey: (keyId, wrapped, durability) => keyWrites().put(keyId, wrapped, durability),
     destroyDataKey: (keyId, scrub) => keyWrites().destroy(keyId, scrub),
     close() {
       appender.flush();

@@ -134,7 +134,8 @@ export function createThreadWriter(options: SqliteStoreOptions, onCommitted: () 
       onCommitted();
       return results;
     },
-    putDataKey: async (keyId, wrapped) => void (await request((id) => ({ op: 'putDataKey', id, handle, keyId, wrapped }))),
+    putDataKey: async (keyId, wrapped, durability) =>
+      void (await request((id) => ({ op: 'putDataKey', id, handle, keyId, wrapped, durability }))),
     destroyDataKey: async (keyId, scrub) => (await request((id) => ({ op: 'destroyDataKey', id, handle, keyId, scrub }))) as boolean,
     async close() {
       if (closed) return;

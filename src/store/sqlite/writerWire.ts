@@ -8,7 +8,7 @@ import type { SqliteStoreOptions } from './sqliteOptions.js';
 export type WriterRequest =
   | { op: 'open'; handle: number; options: SqliteStoreOptions }
   | { op: 'append'; id: number; handle: number; parts: AppendPart[]; durability: Durability | undefined }
-  | { op: 'putDataKey'; id: number; handle: number; keyId: string; wrapped: string }
+  | { op: 'putDataKey'; id: number; handle: number; keyId: string; wrapped: string; durability: Durability | undefined }
   | { op: 'destroyDataKey'; id: number; handle: number; keyId: string; scrub: boolean }
   | { op: 'close'; id: number; handle: number };
 

@@ -40,7 +40,7 @@ port.on('message', (msg: WriterRequest) => {
     case 'append':
       return reply(msg.id, () => handle.writer.append(msg.parts, msg.durability));
     case 'putDataKey':
-      return reply(msg.id, () => handle.writer.putDataKey(msg.keyId, msg.wrapped));
+      return reply(msg.id, () => handle.writer.putDataKey(msg.keyId, msg.wrapped, msg.durability));
     case 'destroyDataKey':
       return reply(msg.id, () => handle.writer.destroyDataKey(msg.keyId, msg.scrub));
     case 'close':
