@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { openDatabase } from '../sqlite/openDatabase.js';
+import { MEMORY_PATH } from '../sqlite/sqliteOptions.js';
 import type { Position } from '../types.js';
 import {
   CheckpointConflictError,
@@ -100,6 +101,7 @@ export function openSqliteProjectionState(path: string, options: { busyTimeoutMs
     st.deleteCheckpoint.run(name);
   });
   return {
+    ...(path === MEMORY_PATH ? {} : { path }),
     readCheckpoint,
     readState: (name, partition) => st.state.get(name, partition),
     listPartitions: (name) => st.partitions.all(name),

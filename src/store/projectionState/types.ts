@@ -37,6 +37,12 @@ export interface ProjectionCommit {
  * leaves states that correspond exactly to their checkpoint (no event skipped or applied twice).
  */
 export interface ProjectionStateStore {
+  /**
+   * The SQLite file holding the states, when there is one: another thread can open it on a
+   * connection of its own and commit there (the projector's catch-up workers). Absent for
+   * in-memory stores, whose states only this thread can reach.
+   */
+  readonly path?: string;
   readCheckpoint(name: string): StoredCheckpoint | undefined;
   readState(name: string, partition: string): string | undefined;
   /** Partition names of a projection (for the CLI), sorted. */
