@@ -173,14 +173,21 @@ export class ProjectionRuntime {
    * Prepares a batch (events after this projection's position only, the ones it reads) for the
    * slice driver and returns its job; null when there is nothing to run (faulted, or no event
    * for it: its position moves on without a vm call). `categories[i]` is the category of
-   * `batch[i]` (the projector computes them once for every projection). Once the driver is
+   * `batch[i]` (the projector computes them once for every projection). `through`: where the
+   * batch ends when events past its last one were skipped unread (catch-up workers read only the
+   * types they handle); the position moves there. Once the driver is
    * through, {@link finishBatch}; a slice that came back early goes to {@link slowSlice} or
    * {@link failedSlice}.
    */
-  prepare(batch: RecordedEvent[], categories: readonly string[] = categoriesOf(batch)): SliceJob | null {
-    if (this.status !== 'running' || batch.length === 0) return null;
-    const last = batch[batch.length - 1]!.position;
-    if (!positionAfter(last, this.position)) return null;
+  prepare(batch: RecordedEvent[], categories: readonly string[] = categoriesOf(batch), through?: Position): SliceJob | null {
+    if (this.status !== 'running') return null;
+    const last = through ?? batch[batch.length - 1]?.position;
+    if (last === undefined || !positionAfter(last, this.position)) return null;
+    if (batch.length === 0 || !positionAfter(batch[batch.length - 1]!.position, this.position)) {
+      // Nothing after our position (only skipped events in the window): move through it.
+      this.position = last;
+      return null;
+    }
     const events: RecordedEvent[] = [];
     // Batches come in position order: once one event is after ours, all the following are.
     let from = 0;

@@ -1,11 +1,13 @@
+import { availableParallelism } from 'node:os';
 import { EngineError, ErrorCode, quote } from '../errors.js';
 import { silentLogger, type Logger } from '../flow/deps.js';
-import { CheckpointConflictError, type ProjectionStateStore } from '../store/projectionState/types.js';
+import type { ProjectionStateStore } from '../store/projectionState/types.js';
 import type { EventStore, Position, RecordedEvent, Subscription } from '../store/types.js';
-import { categoriesOf } from './eventFilter.js';
+import { applyBatch, commitRuntimes } from './applyBatch.js';
+import { groupForThreads, startCatchUpThreads, type CatchUpThreads } from './catchUpThreads.js';
 import { loadProjectionFiles } from './loadProjections.js';
 import { positionAfter, ProjectionRuntime, type ProjectionSource } from './projectionRuntime.js';
-import { createSliceDriver, type SliceJob } from './sliceDriver.js';
+import { createSliceDriver } from './sliceDriver.js';
 import type { ProjectionReader } from './reader.js';
 
 export interface StartProjectorOptions {
@@ -34,6 +36,19 @@ export interface StartProjectorOptions {
    * share one commit (one fsync) instead of one each. A crash redoes at most that window.
    */
   liveCommitIntervalMs?: number;
+  /**
+   * Worker threads for a long catch-up (default: the machine's available parallelism; 0 keeps
+   * every catch-up on this thread). Only over a SQLite file log with SQLite file state: each
+   * worker reads the log on its own connection and commits its projections' states and
+   * checkpoints together on its own connection, so the crash guarantee is the same.
+   */
+  catchUpThreads?: number;
+  /**
+   * How far behind the log's head (in events) a running projection must be for its catch-up
+   * to go to worker threads (default 100 000): below that, starting workers costs more than
+   * they save.
+   */
+  threadedCatchUpFrom?: number;
   /** Per-event time limit of handlers (default 250 ms, as EventStoreDB). */
   eventTimeoutMs?: number;
   /** Cached partition states per projection before persisted ones are dropped (default 100 000). */
@@ -90,17 +105,13 @@ interface Waiter {
   timer: NodeJS.Timeout | undefined;
 }
 
-/** Freezes an event's payload so that one projection's handler cannot change what the next one sees. */
-function deepFreeze(value: unknown): void {
-  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return;
-  Object.freeze(value);
-  const keys = Object.keys(value);
-  for (let i = 0; i < keys.length; i++) {
-    const v = (value as Record<string, unknown>)[keys[i]!];
-    // Most fields are strings and numbers: no call for them.
-    if (v !== null && typeof v === 'object') deepFreeze(v);
-  }
-}
+/** The SQLite file of a file-backed SQLite event store; undefined for any other store. */
+const fileOf = (store: EventStore): string | undefined => {
+  const path = (store as { path?: unknown }).path;
+  return typeof path === 'string' && path !== ':memory:' ? path : undefined;
+};
+/** Catch-ups refused by another process moving a checkpoint before workers are given up. */
+const MAX_THREAD_CONFLICTS = 3;
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const RETRY_MS = 500;
@@ -135,6 +146,9 @@ export function startProjector(options: StartProjectorOptions): Projector {
     log: (message: string) => logger.warn({ component: 'projector' }, message),
   };
   const files = options.projections ?? loadProjectionFiles(options.dir);
+  let catchUpThreads = options.catchUpThreads ?? availableParallelism();
+  const threadedCatchUpFrom = BigInt(options.threadedCatchUpFrom ?? 100_000);
+  const eventsPath = fileOf(store);
   const drive = createSliceDriver();
   const runtimes = new Map<string, ProjectionRuntime>();
   for (const file of files) {
@@ -188,22 +202,15 @@ export function startProjector(options: StartProjectorOptions): Projector {
 
   const commit = (): void => {
     lastCommitAt = performance.now();
-    const commits = [...runtimes.values()].map((r) => r.pendingCommit()).filter((c) => c !== null);
-    if (commits.length === 0) return;
-    try {
-      stateStore.commit(commits);
-    } catch (err) {
-      if (err instanceof CheckpointConflictError) {
-        logger.info({ component: 'projector', projection: err.projection }, 'another process moved a checkpoint; following it');
-        for (const r of runtimes.values()) r.resync();
-        restart();
-        return;
-      }
+    const outcome = commitRuntimes(stateStore, runtimes.values());
+    if (outcome.kind === 'conflict') {
+      logger.info({ component: 'projector', projection: outcome.projection }, 'another process moved a checkpoint; following it');
+      for (const r of runtimes.values()) r.resync();
+      restart();
+    } else if (outcome.kind === 'failed') {
       // Storage trouble: memory stays ahead and the next batch retries the commit.
-      logger.error({ component: 'projector', err }, 'cannot persist projection states');
-      return;
+      logger.error({ component: 'projector', err: outcome.error }, 'cannot persist projection states');
     }
-    for (const c of commits) runtimes.get(c.name)!.committed(c);
   };
 
   /**
@@ -216,32 +223,7 @@ export function startProjector(options: StartProjectorOptions): Projector {
     const batch = pending;
     pending = [];
     appliedSinceBoundary += batch.length;
-    for (const e of batch) {
-      deepFreeze(e.data);
-      deepFreeze(e.metadata);
-    }
-    const categories = categoriesOf(batch);
-    const jobs: SliceJob[] = [];
-    const owners: ProjectionRuntime[] = [];
-    for (const r of runtimes.values()) {
-      const job = r.prepare(batch, categories);
-      if (job) {
-        jobs.push(job);
-        owners.push(r);
-      }
-    }
-    let retry = false;
-    while (jobs.length > 0) {
-      const result = drive(jobs, runtimeOptions.eventTimeoutMs * 2);
-      if (result.kind === 'done') break;
-      if (result.kind === 'slow') {
-        if (owners[result.job]!.slowSlice(result.cpuUsedMs) === 'faulted') jobs[result.job]!.done = true;
-      } else if (result.kind === 'error') {
-        if (owners[result.job]!.failedSlice(result.error, result.timedOut, result.cpuUsedMs) === 'retry') retry = true;
-      }
-    }
-    for (const r of owners) r.finishBatch();
-    if (retry) restart();
+    if (applyBatch(runtimes.values(), batch, drive, runtimeOptions.eventTimeoutMs)) restart();
   };
 
   /** A live commit put off by {@link liveCommitIntervalMs}; it runs when the window ends. */
@@ -323,6 +305,56 @@ export function startProjector(options: StartProjectorOptions): Projector {
     return low; // undefined: nothing runs
   };
 
+  /** The catch-up running in worker threads, if any (stop() asks it to end). */
+  let threads: CatchUpThreads | undefined;
+  let threadConflicts = 0;
+
+  /**
+   * Hands the running projections that are far behind the head to worker threads (see
+   * {@link StartProjectorOptions.catchUpThreads}) and waits for them; this thread follows their
+   * commits (positions, waiters). False when there is nothing to hand over.
+   */
+  const catchUpInThreads = async (): Promise<boolean> => {
+    const statePath = stateStore.path;
+    if (catchUpThreads <= 0 || eventsPath === undefined || statePath === undefined) return false;
+    const head = await store.headPosition();
+    if (head === null || stopped) return false;
+    const behind = [...runtimes.values()].filter((r) => r.status === 'running' && head.commit - (r.position?.commit ?? 0n) >= threadedCatchUpFrom);
+    if (behind.length === 0) return false;
+    // Workers start from the stored checkpoints: store what this thread applied first.
+    commit();
+    const groups = groupForThreads(behind, catchUpThreads).map((g) => g.map((name) => files.find((f) => f.name === name)!));
+    logger.info({ component: 'projector', projections: groups.map((g) => g.map((f) => f.name)), until: String(head.commit) }, 'catching up in worker threads');
+    threads = startCatchUpThreads({
+      eventsPath,
+      statePath,
+      until: Number(head.commit),
+      eventTimeoutMs: runtimeOptions.eventTimeoutMs,
+      maxCachedPartitions,
+      commitIntervalMs,
+      groups,
+      onCommitted: (done) => {
+        for (const p of done) {
+          const r = runtime(p.name);
+          r.resync();
+          r.handled += p.handled;
+        }
+        settle();
+      },
+      log: runtimeOptions.log,
+    });
+    const outcome = await threads.ended;
+    threads = undefined;
+    for (const r of behind) r.resync();
+    logger.info({ component: 'projector', outcome }, 'catch-up in worker threads ended');
+    if (outcome === 'failed' || (outcome === 'conflict' && ++threadConflicts >= MAX_THREAD_CONFLICTS)) {
+      logger.warn({ component: 'projector', outcome }, 'catching up on this thread from now on');
+      catchUpThreads = 0;
+    }
+    settle();
+    return true;
+  };
+
   const loop = async (): Promise<void> => {
     while (!stopped) {
       const from = lowestPosition();
@@ -331,6 +363,7 @@ export function startProjector(options: StartProjectorOptions): Projector {
         wakeLoop = undefined;
         continue;
       }
+      if (await catchUpInThreads()) continue;
       const gen = generation;
       try {
         const sub = store.subscribeToAll({ fromPosition: from ?? 'start' });
@@ -427,6 +460,7 @@ export function startProjector(options: StartProjectorOptions): Projector {
       if (stopped) return;
       stopped = true;
       flush();
+      threads?.stop();
       await subscription?.unsubscribe();
       wakeLoop?.();
       await loopDone;

@@ -1,0 +1,117 @@
+import { Worker } from 'node:worker_threads';
+import type { CatchUpReport, CatchUpTask } from './catchUpWire.js';
+import type { QueryDefinition } from './definition.js';
+import type { ProjectionSource } from './projectionRuntime.js';
+
+/**
+ * Loads the worker's entry. Under tsx (no build step) the worker registers tsx's loader itself:
+ * Node 20 does not apply the parent's `--import tsx` to a worker's entry.
+ */
+const BOOT = `
+const { workerData } = require('node:worker_threads');
+(workerData.entry.endsWith('.ts') ? import('tsx/esm/api').then((tsx) => tsx.register()) : Promise.resolve())
+  .then(() => import(workerData.entry))
+  .catch((err) => process.nextTick(() => { throw err; }));`;
+
+const ENTRY = new URL(`./catchUpWorker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
+
+/** A projection as the grouping sees it. */
+export interface GroupCandidate {
+  name: string;
+  definition: QueryDefinition | undefined;
+}
+
+/** Projections reading the same streams read the same rows: one key per selector. */
+const selectorKey = (d: QueryDefinition | undefined): string => {
+  const s = d?.selector;
+  if (!s) return '?';
+  if (s.kind === 'all') return 'all';
+  return `${s.kind}:${(s.kind === 'categories' ? s.categories : s.streams).slice().sort().join(',')}`;
+};
+
+/**
+ * Splits projections over at most `threads` workers. Each worker reads the log itself, so
+ * projections with the same selector (the same rows) stay together; groups go largest first to
+ * the worker with the fewest projections. When there are fewer groups than workers, the largest
+ * group is halved until every worker has work (or every group is one projection).
+ */
+export function groupForThreads(candidates: readonly GroupCandidate[], threads: number): string[][] {
+  const bySelector = new Map<string, string[]>();
+  for (const c of candidates) {
+    const key = selectorKey(c.definition);
+    bySelector.set(key, [...(bySelector.get(key) ?? []), c.name]);
+  }
+  const groups = [...bySelector.values()];
+  const slots = Math.max(1, Math.min(threads, candidates.length));
+  while (groups.length < slots) {
+    groups.sort((a, b) => b.length - a.length);
+    const largest = groups.shift()!;
+    const half = Math.ceil(largest.length / 2);
+    groups.push(largest.slice(0, half), largest.slice(half));
+  }
+  groups.sort((a, b) => b.length - a.length || (a[0]! < b[0]! ? -1 : 1));
+  const workers: string[][] = Array.from({ length: Math.min(slots, groups.length) }, () => []);
+  for (const g of groups) {
+    const target = workers.reduce((best, w) => (w.length < best.length ? w : best));
+    target.push(...g);
+  }
+  return workers.filter((w) => w.length > 0);
+}
+
+export interface CatchUpThreadsOptions extends Omit<CatchUpTask, 'projections'> {
+  /** One list of projection files per worker. */
+  groups: ProjectionSource[][];
+  /** A worker stored a commit for these projections (their checkpoints moved). */
+  onCommitted: (projections: Array<{ name: string; handled: number }>) => void;
+  log: (message: string) => void;
+}
+
+/** How the workers ended: `failed` when one could not run (it stored nothing more). */
+export type CatchUpThreadsOutcome = 'done' | 'stopped' | 'conflict' | 'failed';
+
+export interface CatchUpThreads {
+  /** Resolves once every worker has exited, with the worst outcome among them. */
+  readonly ended: Promise<CatchUpThreadsOutcome>;
+  /** Asks every worker to commit what it applied and end. */
+  stop(): void;
+}
+
+const RANK: Record<CatchUpThreadsOutcome, number> = { done: 0, stopped: 1, conflict: 2, failed: 3 };
+
+/**
+ * Runs a catch-up over the SQLite log in worker threads, one per group of projections (see
+ * `catchUpWorker.ts`). Each worker commits its own projections' states and checkpoints
+ * together in its own transactions, so the guarantee of the state store holds per projection
+ * whichever thread wrote it; the projector follows their checkpoints as they are reported.
+ */
+export function startCatchUpThreads(o: CatchUpThreadsOptions): CatchUpThreads {
+  const { groups, onCommitted, log, ...task } = o;
+  const workers = groups.map((projections) => new Worker(BOOT, { eval: true, workerData: { entry: ENTRY, ...task, projections } }));
+  const ended = Promise.all(
+    workers.map(
+      (worker) =>
+        new Promise<CatchUpThreadsOutcome>((resolve) => {
+          let outcome: CatchUpThreadsOutcome | undefined;
+          worker.on('message', (m: CatchUpReport) => {
+            if (m.kind === 'committed') onCommitted(m.projections);
+            else if (m.kind === 'log') log(m.message);
+            else {
+              outcome = m.result;
+              if (m.result === 'conflict') log(`a catch-up worker stopped: another process moved the checkpoint of ${JSON.stringify(m.projection)}`);
+            }
+          });
+          worker.on('error', (err) => {
+            outcome = 'failed';
+            log(`a catch-up worker failed: ${err instanceof Error ? err.message : String(err)}`);
+          });
+          worker.on('exit', () => resolve(outcome ?? 'failed'));
+        }),
+    ),
+  ).then((outcomes) => outcomes.reduce((worst, x) => (RANK[x] > RANK[worst] ? x : worst), 'done'));
+  return {
+    ended,
+    stop: () => {
+      for (const w of workers) w.postMessage({ kind: 'stop' });
+    },
+  };
+}

@@ -1,0 +1,26 @@
+import type { ProjectionSource } from './projectionRuntime.js';
+
+/** What a catch-up worker is started with (`workerData`). */
+export interface CatchUpTask {
+  /** The SQLite event log file. */
+  eventsPath: string;
+  /** The SQLite file of the projection states (usually the same file). */
+  statePath: string;
+  projections: ProjectionSource[];
+  /** Catch up to this log position. */
+  until: number;
+  eventTimeoutMs: number;
+  maxCachedPartitions: number;
+  commitIntervalMs: number;
+}
+
+/** Worker → projector. */
+export type CatchUpReport =
+  | { kind: 'committed'; projections: Array<{ name: string; handled: number }> }
+  | { kind: 'ended'; result: 'done' | 'stopped' | 'conflict'; projection?: string }
+  | { kind: 'log'; message: string };
+
+/** Projector → worker: commit what is applied and end. */
+export interface CatchUpStop {
+  kind: 'stop';
+}

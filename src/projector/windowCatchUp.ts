@@ -1,0 +1,102 @@
+import type { ProjectionCommit, ProjectionStateStore } from '../store/projectionState/types.js';
+import type { LogWindowReader } from '../store/sqlite/logWindowReader.js';
+import { toPosition } from '../store/sqlite/toRecordedEvent.js';
+import { applyBatch, commitRuntimes } from './applyBatch.js';
+import type { ProjectionRuntime } from './projectionRuntime.js';
+import { createSliceDriver } from './sliceDriver.js';
+
+/** Positions read at once: about the projector's apply chunk, so events are handled while young. */
+const WINDOW = 2500;
+/** Windows between two turns of the event loop (a stop request arrives as a message). */
+const WINDOWS_PER_TURN = 8;
+
+export interface WindowCatchUpOptions {
+  reader: LogWindowReader;
+  stateStore: ProjectionStateStore;
+  /** Opened runtimes (each at its stored checkpoint), all sharing `stateStore`. */
+  runtimes: ProjectionRuntime[];
+  /** Catch up to this position (the log's head when the catch-up was decided). */
+  until: number;
+  eventTimeoutMs: number;
+  maxCachedPartitions: number;
+  /** The longest a commit is put off (the projector's `commitIntervalMs`). */
+  commitIntervalMs: number;
+  /** Positions per window (default 2500). */
+  window?: number;
+  /** After every stored commit (progress for the projector's positions and waiters). */
+  onCommitted?: (commits: ProjectionCommit[]) => void;
+  /** Asked between windows: true ends the catch-up early (after a last commit). */
+  stopRequested?: () => boolean;
+}
+
+/** How a catch-up ended. `conflict`: another process moved the named checkpoint; nothing more was stored. */
+export type WindowCatchUpResult = { kind: 'done' | 'stopped' } | { kind: 'conflict'; projection: string };
+
+/**
+ * The event types to read for these runtimes: the union of their handlers, or undefined (every
+ * type) when one of them has `$any`. Faulted runtimes read nothing.
+ */
+export function handledTypes(runtimes: readonly ProjectionRuntime[]): string[] | undefined {
+  const types = new Set<string>();
+  for (const r of runtimes) {
+    const d = r.definition;
+    if (r.status !== 'running' || !d?.handlers) continue;
+    for (const key of Object.keys(d.handlers)) {
+      if (key === '$any') return undefined;
+      if (key !== '$init') types.add(key);
+    }
+  }
+  return [...types].sort();
+}
+
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** The lowest position of the running runtimes as a log position (0: from the start); null when none runs. */
+function lowest(runtimes: readonly ProjectionRuntime[]): number | null {
+  let low: number | null = null;
+  for (const r of runtimes) {
+    if (r.status !== 'running') continue;
+    const p = r.position === null ? 0 : Number(r.position.commit);
+    if (low === null || p < low) low = p;
+  }
+  return low;
+}
+
+/**
+ * Catches runtimes up with the log by windows of positions (a {@link LogWindowReader}: only the
+ * types they handle are read and decoded), applying each window with the projector's own
+ * {@link applyBatch}, and committing states and checkpoints together through the state store
+ * once `commitIntervalMs` has passed (or the partition cache is full) and at the end. What a
+ * crash leaves is therefore consistent, as on the projector's thread. This is the loop a
+ * catch-up worker runs; it needs nothing of the worker itself.
+ */
+export async function catchUpByWindows(o: WindowCatchUpOptions): Promise<WindowCatchUpResult> {
+  const drive = createSliceDriver();
+  let lastCommitAt = performance.now();
+  const commit = (): WindowCatchUpResult | null => {
+    lastCommitAt = performance.now();
+    const outcome = commitRuntimes(o.stateStore, o.runtimes);
+    if (outcome.kind === 'conflict') return { kind: 'conflict', projection: outcome.projection };
+    if (outcome.kind === 'failed') throw outcome.error;
+    if (outcome.commits.length > 0) o.onCommitted?.(outcome.commits);
+    return null;
+  };
+  let cursor = lowest(o.runtimes);
+  let windows = 0;
+  while (cursor !== null && cursor < o.until) {
+    if (o.stopRequested?.()) {
+      return commit() ?? { kind: 'stopped' };
+    }
+    const { events, through } = o.reader.read(cursor, o.window ?? WINDOW, o.until);
+    const retry = applyBatch(o.runtimes, events, drive, o.eventTimeoutMs, toPosition(through));
+    cursor = retry ? lowest(o.runtimes) : through;
+    let due = performance.now() - lastCommitAt >= o.commitIntervalMs;
+    if (!due) for (const r of o.runtimes) if (r.cachedPartitions() > o.maxCachedPartitions) due = true;
+    if (due) {
+      const ended = commit();
+      if (ended) return ended;
+    }
+    if (++windows % WINDOWS_PER_TURN === 0) await turn();
+  }
+  return commit() ?? { kind: 'done' };
+}

@@ -1,0 +1,151 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import test, { type ExecutionContext } from 'ava';
+import { loadProjectionFiles, startProjector, type ProjectionSource } from '../../../src/projector/index.js';
+import { createMemoryProjectionState, openSqliteProjectionState } from '../../../src/store/projectionState/index.js';
+import type { ProjectionStateStore } from '../../../src/store/projectionState/types.js';
+import { openEventStore } from '../../../src/store/index.js';
+import type { EventStore } from '../../../src/store/types.js';
+import type { Logger } from '../../../src/flow/deps.js';
+import { canonicalExpected, expectedStates, projectedStates, readLog } from '../../support/projections/harness.js';
+import { appendLog, simulate } from '../../support/projections/logGenerator.js';
+
+const CHILD = fileURLToPath(new URL('../../support/projections/projectorChild.ts', import.meta.url));
+
+async function fileStore(t: ExecutionContext, name: string): Promise<{ path: string; store: EventStore }> {
+  const dir = mkdtempSync(join(tmpdir(), `projector-${name}-`));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'events.db');
+  const store = await openEventStore(`sqlite:${path}?synchronous=normal`);
+  t.teardown(() => store.close());
+  return { path, store };
+}
+
+/** A logger that keeps the messages (the threaded path announces itself). */
+function recordingLogger(): Logger & { messages: string[] } {
+  const messages: string[] = [];
+  const keep = (_: object, msg?: string) => void messages.push(msg ?? '');
+  return { messages, info: keep, warn: keep, error: keep, debug() {} };
+}
+
+/** Checkpoint (position, status, reason) and every partition state of each projection. */
+function snapshot(stateStore: ProjectionStateStore, names: string[]) {
+  return Object.fromEntries(
+    names.map((name) => {
+      const c = stateStore.readCheckpoint(name);
+      const partitions = Object.fromEntries(stateStore.listPartitions(name).map((p) => [p, JSON.parse(stateStore.readState(name, p)!)]));
+      return [name, { position: c?.position?.commit ?? null, status: c?.status, reason: c?.reason, partitions }];
+    }),
+  );
+}
+
+/** Catches up `projections` over `store` on this thread only, into memory. */
+async function singleThreaded(store: EventStore, projections: ProjectionSource[]) {
+  const stateStore = createMemoryProjectionState();
+  const projector = startProjector({ store, stateStore, projections, catchUpThreads: 0, batchSize: 500 });
+  await projector.ready;
+  await projector.stop();
+  return snapshot(stateStore, projections.map((p) => p.name));
+}
+
+test('a catch-up in worker threads stores the same states and checkpoints as one on the projector thread', async (t) => {
+  const { path, store } = await fileStore(t, 'threads');
+  await appendLog(store, simulate(21, 3000, { users: 30, servers: 4 }).entries);
+  // The log ends with events no projection handles: positions must still reach the head.
+  for (let i = 0; i < 40; i++) await store.appendToStream(`misc-${i}`, { type: 'Unrelated', data: { i }, metadata: {} });
+  const head = (await store.headPosition())!;
+  const projections = loadProjectionFiles();
+  const names = projections.map((p) => p.name);
+
+  const stateStore = openSqliteProjectionState(path);
+  t.teardown(() => stateStore.close());
+  const logger = recordingLogger();
+  const projector = startProjector({ store, stateStore, projections, catchUpThreads: 2, threadedCatchUpFrom: 1, logger });
+  await projector.ready;
+  t.true(logger.messages.includes('catching up in worker threads'), logger.messages.join('; '));
+  for (const p of await projector.list()) {
+    t.is(p.position?.commit, head.commit, p.name);
+    t.is(p.checkpoint?.commit, head.commit, p.name);
+    t.true(p.handled > 0, p.name);
+  }
+  // The projector thread answers from what the workers stored, and goes on live from there.
+  const expected = expectedStates(await readLog(store));
+  t.deepEqual(await projectedStates(projector, stateStore, expected), canonicalExpected(expected));
+  await appendLog(store, simulate(22, 200, { users: 30, servers: 4 }).entries);
+  await projector.catchUp(10_000);
+  // A rebuild (what `flowctl projections rebuild` runs) catches up in a worker too.
+  const before = logger.messages.filter((m) => m === 'catching up in worker threads').length;
+  await projector.rebuild('flow-status');
+  t.is(logger.messages.filter((m) => m === 'catching up in worker threads').length, before + 1);
+  await projector.stop();
+
+  t.deepEqual(snapshot(stateStore, names), await singleThreaded(store, projections));
+});
+
+test('a projection that faults in a worker stops alone; the others of its worker finish', async (t) => {
+  const { path, store } = await fileStore(t, 'threads-fault');
+  await appendLog(store, simulate(23, 2000, { users: 20, servers: 3 }).entries);
+  // Reads the flow streams, as flow-status does: the same worker runs both.
+  const faulty = { name: 'faulty', source: "fromCategory('flow').foreachStream().when({ FlowCompleted: function () { throw new Error('boom'); } })" };
+  const projections = [...loadProjectionFiles(), faulty];
+  const stateStore = openSqliteProjectionState(path);
+  t.teardown(() => stateStore.close());
+  const logger = recordingLogger();
+  const projector = startProjector({ store, stateStore, projections, catchUpThreads: 2, threadedCatchUpFrom: 1, logger });
+  await projector.ready;
+  t.true(logger.messages.includes('catching up in worker threads'));
+  const info = (await projector.list()).find((p) => p.name === 'faulty')!;
+  t.is(info.status, 'faulted');
+  t.regex(info.reason ?? '', /FlowCompleted.*boom/);
+  await t.throwsAsync(projector.catchUp(1000, ['faulty']), { message: /faulted/ });
+  await projector.stop();
+
+  const healthy = projections.filter((p) => p !== faulty);
+  const threaded = snapshot(stateStore, healthy.map((p) => p.name));
+  t.deepEqual(threaded, await singleThreaded(store, healthy));
+  t.is(stateStore.readCheckpoint('faulty')?.status, 'faulted');
+});
+
+/** Runs the projector child in threaded mode; SIGKILLs it once a worker has committed (unless `kill` is false). */
+function runThreadedChild(path: string, kill: boolean): Promise<'killed' | 'finished'> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, path, '500', 'threads'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (kill && chunk.toString().includes('progress')) child.kill('SIGKILL');
+    });
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      if (signal === 'SIGKILL') resolve('killed');
+      else if (code === 0) resolve('finished');
+      else reject(new Error(`child exited with ${code}`));
+    });
+  });
+}
+
+test('a projector SIGKILLed while worker threads catch up resumes to the state of a full rebuild', async (t) => {
+  const { path, store } = await fileStore(t, 'threads-crash');
+  await appendLog(store, simulate(24, 25_000, { users: 200, servers: 4 }).entries);
+  const head = (await store.headPosition())!;
+
+  t.is(await runThreadedChild(path, true), 'killed');
+  const afterKill = openSqliteProjectionState(path);
+  const checkpoints = loadProjectionFiles().map((p) => afterKill.readCheckpoint(p.name)?.position?.commit ?? 0n);
+  afterKill.close();
+  t.true(checkpoints.some((c) => c > 0n), `a worker committed before the kill (${checkpoints.join(', ')})`);
+  t.true(checkpoints.some((c) => c < head.commit), `the kill landed mid catch-up (${checkpoints.join(', ')} of ${head.commit})`);
+  t.is(await runThreadedChild(path, false), 'finished');
+
+  const persisted = openSqliteProjectionState(path);
+  t.teardown(() => persisted.close());
+  const resumed = startProjector({ store, stateStore: persisted, catchUpThreads: 0 });
+  await resumed.ready;
+  for (const p of await resumed.list()) t.is(p.checkpoint?.commit, head.commit, p.name);
+  const expected = expectedStates(await readLog(store));
+  t.deepEqual(await projectedStates(resumed, persisted, expected), canonicalExpected(expected));
+  await resumed.stop();
+  const names = loadProjectionFiles().map((p) => p.name);
+  t.deepEqual(snapshot(persisted, names), await singleThreaded(store, loadProjectionFiles()));
+});
