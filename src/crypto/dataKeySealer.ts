@@ -43,16 +43,18 @@ export function createDataKeySealer(master: Sealer, keys: DataKeyStore): DataKey
     const key = Buffer.from(master.open(wrapped, wrapAad(keyId)), 'base64url');
     return { kid: createHash('sha256').update(key).digest().subarray(0, 8).toString('base64url'), key };
   };
-  /** The stored wrapped key, created first when missing; the first creator's wins. */
+  /**
+   * The stored wrapped key, created first when missing; the first creator's wins. A put refused
+   * because the id is taken reads the winner back (absent: a tombstone, the key was destroyed).
+   */
   const ensureKey = async (keyId: string): Promise<Envelope> => {
-    let wrapped = await keys.get(keyId);
-    if (!wrapped) {
-      if (await keys.isDestroyed(keyId)) throw shredded(keyId);
-      await keys.put(keyId, master.seal(randomBytes(32).toString('base64url'), wrapAad(keyId)) as Envelope);
-      wrapped = await keys.get(keyId);
-      if (!wrapped) throw shredded(keyId);
-    }
-    return wrapped;
+    const stored = await keys.get(keyId);
+    if (stored) return stored;
+    const fresh = master.seal(randomBytes(32).toString('base64url'), wrapAad(keyId)) as Envelope;
+    if (await keys.put(keyId, fresh)) return fresh;
+    const winner = await keys.get(keyId);
+    if (!winner) throw shredded(keyId);
+    return winner;
   };
   return {
     prepareKey: async (keyId) => void (await ensureKey(keyId)),

@@ -7,7 +7,11 @@ import type { Envelope } from './envelope.js';
  */
 export interface DataKeyStore {
   get(keyId: string): Promise<Envelope | undefined>;
-  put(keyId: string, wrapped: Envelope): Promise<void>;
+  /**
+   * Stores the wrapped key unless the id is taken (by a live key or a tombstone: a destroyed id
+   * is never re-created); resolves whether this call stored it.
+   */
+  put(keyId: string, wrapped: Envelope): Promise<boolean>;
   /**
    * Forgets the wrapped key; returns whether it existed. `scrub: false` skips erasing the old
    * bytes from the store's files (for a key that never sealed anything: nothing to erase).
@@ -24,8 +28,9 @@ export function createMemoryDataKeyStore(): DataKeyStore {
   return {
     get: async (id) => keys.get(id),
     put: async (id, wrapped) => {
+      if (keys.has(id) || destroyed.has(id)) return false;
       keys.set(id, wrapped);
-      destroyed.delete(id);
+      return true;
     },
     destroy: async (id) => {
       destroyed.add(id);

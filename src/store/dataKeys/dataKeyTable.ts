@@ -49,7 +49,7 @@ export interface DataKeyWrites {
    * `deferred` suits a key whose sealed values are appended later to the same file: their
    * durable commit makes the key durable too (WAL order).
    */
-  put(keyId: string, wrapped: string, durability?: Durability): Promise<void>;
+  put(keyId: string, wrapped: string, durability?: Durability): Promise<boolean>;
   /**
    * Overwrites the wrapped key (or leaves a tombstone for an id never stored); resolves with
    * whether a key existed. `scrub`: then checkpoint the WAL with TRUNCATE so the zeroed page
@@ -74,8 +74,8 @@ export function dataKeyWrites(db: Database): DataKeyWrites {
   const failed = (err: unknown) => ({ ok: false as const, error: err ?? new Error('data key write failed') });
   return {
     put: (keyId, wrapped, durability) =>
-      group.submit<void>({
-        run: () => void st.insert.run(keyId, wrapped, Date.now()),
+      group.submit<boolean>({
+        run: () => st.insert.run(keyId, wrapped, Date.now()).changes > 0,
         failed,
         groupFailed: (err) => err,
         durable: durability !== 'deferred',

@@ -122,7 +122,10 @@ export class SqliteEventStore implements EventStore {
           return rows;
         },
         onEmpty: () => {
-          if (this.#open().streamHead.get(streamId) === undefined) throw new StreamNotFoundError(streamId);
+          // Read from its first (or last) revision, an empty page already says the stream has
+          // no events; from elsewhere it may exist beyond the cursor.
+          const whole = (from === 'start' && !backwards) || (from === 'end' && backwards);
+          if (whole || this.#open().streamHead.get(streamId) === undefined) throw new StreamNotFoundError(streamId);
         },
       };
     }) as AsyncIterable<RecordedEvent> as AsyncIterable<E>;

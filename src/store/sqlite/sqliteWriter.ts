@@ -13,7 +13,8 @@ import { prepareStatements, type Statements } from './statements.js';
  */
 export interface SqliteWriter {
   append(parts: AppendPart[], durability?: Durability): Promise<AppendResult[]>;
-  putDataKey(keyId: string, wrapped: string, durability?: Durability): Promise<void>;
+  /** Resolves whether the key was stored (false: the id is taken, by a key or a tombstone). */
+  putDataKey(keyId: string, wrapped: string, durability?: Durability): Promise<boolean>;
   destroyDataKey(keyId: string, scrub: boolean): Promise<boolean>;
   /** Commits what was accepted before it (inline: synchronously, before returning). */
   close(): Promise<void>;

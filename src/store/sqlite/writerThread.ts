@@ -135,7 +135,7 @@ export function createThreadWriter(options: SqliteStoreOptions, onCommitted: () 
       return results;
     },
     putDataKey: async (keyId, wrapped, durability) =>
-      void (await request((id) => ({ op: 'putDataKey', id, handle, keyId, wrapped, durability }))),
+      (await request((id) => ({ op: 'putDataKey', id, handle, keyId, wrapped, durability }))) as boolean,
     destroyDataKey: async (keyId, scrub) => (await request((id) => ({ op: 'destroyDataKey', id, handle, keyId, scrub }))) as boolean,
     async close() {
       if (closed) return;

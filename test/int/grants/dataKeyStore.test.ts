@@ -18,17 +18,27 @@ test('the SQLite data-key store keeps the first key, forgets destroyed ones for 
   const b = openDataKeyStore(`sqlite:${join(dir, 'events.db')}`);
   t.teardown(() => { a.close(); b.close(); rmSync(dir, { recursive: true, force: true }); });
 
-  await a.put('k1', wrapped('first'));
-  await b.put('k1', wrapped('second'));
+  t.true(await a.put('k1', wrapped('first')));
+  t.false(await b.put('k1', wrapped('second')), 'the second creator is told it did not store its key');
   t.is((await b.get('k1'))?.ct, 'first', 'a concurrent creator reads the winner back');
   t.false(await a.isDestroyed('k1'));
   t.true(await b.destroy('k1'));
   t.is(await a.get('k1'), undefined);
   t.true(await a.isDestroyed('k1'));
-  await a.put('k1', wrapped('again'));
+  t.false(await a.put('k1', wrapped('again')));
   t.is(await a.get('k1'), undefined, 'a destroyed id is never re-created');
   t.false(await a.destroy('never-existed'));
   t.true(await a.isDestroyed('never-existed'));
+});
+
+test('the memory data-key store keeps the first key and never re-creates a destroyed id', async (t) => {
+  const keys = openDataKeyStore('sqlite::memory:');
+  t.true(await keys.put('k1', wrapped('first')));
+  t.false(await keys.put('k1', wrapped('second')));
+  t.is((await keys.get('k1'))?.ct, 'first');
+  t.true(await keys.destroy('k1'));
+  t.false(await keys.put('k1', wrapped('again')));
+  t.is(await keys.get('k1'), undefined);
 });
 
 test('values sealed under a data key open until the key is shredded, then say KEY_SHREDDED', async (t) => {

@@ -79,6 +79,15 @@ export function appendAndReadCases({ test, name, factory }: Contract): void {
     t.is(err!.streamName, stream);
     t.is(err!.code, 'stream_not_found');
     await t.throwsAsync(collect(store.readStream(stream, { direction: 'backwards' })), { instanceOf: StreamNotFoundError });
+    await t.throwsAsync(collect(store.readStream(stream, { fromRevision: 3n })), { instanceOf: StreamNotFoundError });
+  });
+
+  test(`${name}: reading an existing stream from beyond its end yields nothing, not StreamNotFoundError`, async (t) => {
+    const store = await openFor(t, factory);
+    const stream = uniqueStream();
+    await store.appendToStream(stream, [{ type: 'Tested', data: {} }, { type: 'Tested', data: {} }]);
+    t.deepEqual(await collect(store.readStream(stream, { fromRevision: 5n })), []);
+    t.is((await collect(store.readStream(stream, { fromRevision: 1n }))).length, 1);
   });
 
   test(`${name}: readAll lists every stream's events in strictly increasing position order`, async (t) => {

@@ -108,3 +108,16 @@ test('the dev key file is created once with mode 0600 and reused', async (t) => 
   t.is(again.key, a.key);
   t.is(open(createKeyRing({ activeKey: again.key }), seal(createKeyRing({ activeKey: a.key }), 's', AAD), AAD), 's');
 });
+
+test('two sealers creating one data key at once both seal under the key that was stored', async (t) => {
+  const master = createSealer({ activeKey: key() });
+  const keys = createMemoryDataKeyStore();
+  const a = createDataKeySealer(master, keys);
+  const b = createDataKeySealer(master, keys);
+  // Both look the key up before either stores one: the second put is refused and reads back.
+  const [fromA, fromB] = await Promise.all([a.seal('grant-u2', 'from-a', AAD), b.seal('grant-u2', 'from-b', AAD)]);
+  t.is(await b.open(fromA, AAD), 'from-a');
+  t.is(await a.open(fromB, AAD), 'from-b');
+  t.true(await a.shred('grant-u2'));
+  t.true(isEngineError(await t.throwsAsync(b.open(fromA, AAD)), 'key_shredded'));
+});
