@@ -25,17 +25,21 @@ class WriterThread {
   readonly #pending = new Map<number, Pending>();
   #nextId = 1;
   #stopped: unknown;
+  /** Requests of this event-loop turn, sent as one message (one clone, one wake-up). */
+  #outbox: WriterRequest[] = [];
 
   constructor() {
     this.#worker = new Worker(BOOT, { eval: true, workerData: { entry: ENTRY }, execArgv: [] });
     // Idle, it must not keep the process alive; a write in flight does (see #track).
     this.#worker.unref();
-    this.#worker.on('message', (reply: WriterReply) => {
-      const p = this.#pending.get(reply.id);
-      if (p === undefined) return;
-      this.#untrack(reply.id);
-      if (reply.ok) p.resolve(reply.value);
-      else p.reject(fromWireError(reply.error));
+    this.#worker.on('message', (replies: WriterReply[]) => {
+      for (const reply of replies) {
+        const p = this.#pending.get(reply.id);
+        if (p === undefined) continue;
+        this.#untrack(reply.id);
+        if (reply.ok) p.resolve(reply.value);
+        else p.reject(fromWireError(reply.error));
+      }
     });
     this.#worker.on('error', (err) => this.#stop(err));
     this.#worker.on('exit', (code) => this.#stop(new Error(`writer thread exited with code ${code}`)));
@@ -46,7 +50,7 @@ class WriterThread {
   }
 
   post(msg: WriterRequest): void {
-    this.#worker.postMessage(msg);
+    if (this.#outbox.push(msg) === 1) setImmediate(this.#send);
   }
 
   request(build: (id: number) => WriterRequest): Promise<unknown> {
@@ -55,14 +59,26 @@ class WriterThread {
     return new Promise((resolve, reject) => {
       if (this.#pending.size === 0) this.#worker.ref();
       this.#pending.set(id, { resolve, reject });
-      try {
-        this.#worker.postMessage(build(id));
-      } catch (err) {
-        this.#untrack(id);
-        reject(new EngineError(ErrorCode.INVALID_ARGUMENT, 'A write could not be handed to the writer thread', { cause: err }));
-      }
+      this.post(build(id));
     });
   }
+
+  readonly #send = (): void => {
+    const batch = this.#outbox;
+    this.#outbox = [];
+    if (this.#stopped !== undefined) return;
+    try {
+      this.#worker.postMessage(batch);
+    } catch (err) {
+      // Not reachable with prepared parts (plain strings and numbers); never leave callers hanging.
+      for (const msg of batch) {
+        if (!('id' in msg)) continue;
+        const p = this.#pending.get(msg.id);
+        this.#untrack(msg.id);
+        p?.reject(new EngineError(ErrorCode.STORE_UNAVAILABLE, 'Writes could not be handed to the writer thread', { cause: err }));
+      }
+    }
+  };
 
   /** Ends the thread (tests, and a process that wants it gone before exit). */
   terminate(): Promise<number> {

@@ -13,14 +13,31 @@ const port = parentPort!;
 type Handle = { writer: SqliteWriter; db: Database } | { failed: WireError };
 const handles = new Map<number, Handle>();
 
+/** Replies settled in one turn (typically one group commit's) go back as one message. */
+let outbox: WriterReply[] = [];
+const send = (): void => {
+  const batch = outbox;
+  outbox = [];
+  port.postMessage(batch);
+};
+function answer(r: WriterReply): void {
+  if (outbox.push(r) === 1) setImmediate(send);
+}
+
 function reply(id: number, run: () => Promise<unknown>): void {
   run().then(
-    (value) => port.postMessage({ id, ok: true, value } satisfies WriterReply),
-    (err: unknown) => port.postMessage({ id, ok: false, error: toWireError(err) } satisfies WriterReply),
+    (value) => answer({ id, ok: true, value }),
+    (err: unknown) => answer({ id, ok: false, error: toWireError(err) }),
   );
 }
 
-port.on('message', (msg: WriterRequest) => {
+// Every request of a batch is handed to its writer before the group commit's flush (scheduled
+// with setImmediate) runs: the batch shares one transaction.
+port.on('message', (batch: WriterRequest[]) => {
+  for (const msg of batch) dispatch(msg);
+});
+
+function dispatch(msg: WriterRequest): void {
   if (msg.op === 'open') {
     try {
       const db = openDatabase(msg.options);
@@ -33,7 +50,7 @@ port.on('message', (msg: WriterRequest) => {
   const handle = handles.get(msg.handle);
   if (handle === undefined || 'failed' in handle) {
     const error = handle?.failed ?? toWireError(new Error(`no open store handle ${msg.handle}`));
-    port.postMessage({ id: msg.id, ok: false, error } satisfies WriterReply);
+    answer({ id: msg.id, ok: false, error });
     return;
   }
   switch (msg.op) {
@@ -50,4 +67,4 @@ port.on('message', (msg: WriterRequest) => {
         handle.db.close();
       });
   }
-});
+}
