@@ -1,10 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { EngineError, ErrorCode, quote } from '../errors.js';
 import type { Sealer } from '../flow/deps.js';
 import type { SealedValue } from '../flow/sealed.js';
 import type { DataKeyStore } from './dataKeys.js';
 import { openWithKey, sealWithKey, type Envelope } from './envelope.js';
 import type { KeyEntry } from './keyRing.js';
+import { pooledRandomBytes } from './randomPool.js';
 
 /**
  * Seals values under per-grant data keys so that one grant's secrets can be destroyed without
@@ -31,14 +32,22 @@ export interface DataKeySealer {
 }
 
 const wrapAad = (keyId: string): string => `data-key:${keyId}`;
+const MAX_PREPARED = 1024;
 
 /**
  * A {@link DataKeySealer} over the master {@link Sealer} and a {@link DataKeyStore}. A key is
  * created on first use; when two processes create the same id at once, the store keeps the
  * first and both read that one back before sealing, so nothing is ever sealed under a loser.
  * No unwrapped key is cached: after a shred, no replica can open anything sealed with it.
+ *
+ * A key this sealer has just stored with `prepareKey` is handed, still wrapped, to the next
+ * `seal` under it (the callback's tokens) instead of being read back: the store would answer
+ * with the same envelope. Were the key shredded in between, the values sealed under it are as
+ * unreadable as if they had been sealed a moment earlier.
  */
 export function createDataKeySealer(master: Sealer, keys: DataKeyStore): DataKeySealer {
+  /** Wrapped keys this sealer stored and has not sealed under yet (bounded, oldest dropped). */
+  const prepared = new Map<string, Envelope>();
   const unwrap = (keyId: string, wrapped: Envelope): KeyEntry => {
     const key = Buffer.from(master.open(wrapped, wrapAad(keyId)), 'base64url');
     return { kid: createHash('sha256').update(key).digest().subarray(0, 8).toString('base64url'), key };
@@ -50,8 +59,12 @@ export function createDataKeySealer(master: Sealer, keys: DataKeyStore): DataKey
   const ensureKey = async (keyId: string): Promise<Envelope> => {
     const stored = await keys.get(keyId);
     if (stored) return stored;
-    const fresh = master.seal(randomBytes(32).toString('base64url'), wrapAad(keyId)) as Envelope;
-    if (await keys.put(keyId, fresh)) return fresh;
+    const fresh = master.seal(pooledRandomBytes(32).toString('base64url'), wrapAad(keyId)) as Envelope;
+    if (await keys.put(keyId, fresh)) {
+      prepared.set(keyId, fresh);
+      if (prepared.size > MAX_PREPARED) prepared.delete(prepared.keys().next().value!);
+      return fresh;
+    }
     const winner = await keys.get(keyId);
     if (!winner) throw shredded(keyId);
     return winner;
@@ -59,7 +72,9 @@ export function createDataKeySealer(master: Sealer, keys: DataKeyStore): DataKey
   return {
     prepareKey: async (keyId) => void (await ensureKey(keyId)),
     async seal(keyId, plaintext, aad) {
-      return { ...sealWithKey(unwrap(keyId, await ensureKey(keyId)), plaintext, aad), dk: keyId };
+      const wrapped = prepared.get(keyId) ?? (await ensureKey(keyId));
+      prepared.delete(keyId);
+      return { ...sealWithKey(unwrap(keyId, wrapped), plaintext, aad), dk: keyId };
     },
     async open(sealed, aad) {
       const envelope = sealed as Envelope;
@@ -68,8 +83,14 @@ export function createDataKeySealer(master: Sealer, keys: DataKeyStore): DataKey
       if (!wrapped) throw shredded(envelope.dk);
       return openWithKey(unwrap(envelope.dk, wrapped), envelope, aad);
     },
-    shred: (keyId) => keys.destroy(keyId),
-    discard: (keyId) => keys.destroy(keyId, { scrub: false }),
+    shred: (keyId) => {
+      prepared.delete(keyId);
+      return keys.destroy(keyId);
+    },
+    discard: (keyId) => {
+      prepared.delete(keyId);
+      return keys.destroy(keyId, { scrub: false });
+    },
   };
 }
 

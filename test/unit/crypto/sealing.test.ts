@@ -121,3 +121,19 @@ test('two sealers creating one data key at once both seal under the key that was
   t.true(await a.shred('grant-u2'));
   t.true(isEngineError(await t.throwsAsync(b.open(fromA, AAD)), 'key_shredded'));
 });
+
+test('a key prepared by this sealer is sealed under without reading it back; a discarded one is not', async (t) => {
+  const master = createSealer({ activeKey: key() });
+  const store = createMemoryDataKeyStore();
+  let gets = 0;
+  const sealer = createDataKeySealer(master, { ...store, get: (id) => (gets++, store.get(id)) });
+  await sealer.prepareKey('grant-u3.k1');
+  t.is(gets, 1, 'one lookup to learn the id is free');
+  const sealed = await sealer.seal('grant-u3.k1', 'tokens', AAD);
+  t.is(gets, 1, 'the seal used the key it had just stored');
+  t.is(await sealer.open(sealed, AAD), 'tokens');
+
+  await sealer.prepareKey('grant-u3.k2');
+  t.true(await sealer.discard('grant-u3.k2'));
+  t.true(isEngineError(await t.throwsAsync(sealer.seal('grant-u3.k2', 'late', AAD)), 'key_shredded'));
+});
