@@ -33,7 +33,7 @@ const selectorKey = (d: QueryDefinition | undefined): string => {
  * Splits projections over at most `threads` workers. Each worker reads the log itself, so
  * projections with the same selector (the same rows) stay together; groups go largest first to
  * the worker with the fewest projections. When there are fewer groups than workers, the largest
- * group is halved until every worker has work (or every group is one projection).
+ * group is halved until every worker has work (or every group is one projection). Largest first.
  */
 export function groupForThreads(candidates: readonly GroupCandidate[], threads: number): string[][] {
   const bySelector = new Map<string, string[]>();
@@ -55,7 +55,7 @@ export function groupForThreads(candidates: readonly GroupCandidate[], threads: 
     const target = workers.reduce((best, w) => (w.length < best.length ? w : best));
     target.push(...g);
   }
-  return workers.filter((w) => w.length > 0);
+  return workers.filter((w) => w.length > 0).sort((a, b) => b.length - a.length);
 }
 
 export interface CatchUpThreadsOptions extends Omit<CatchUpTask, 'projections'> {
@@ -76,7 +76,8 @@ export interface CatchUpThreads {
   stop(): void;
 }
 
-const RANK: Record<CatchUpThreadsOutcome, number> = { done: 0, stopped: 1, conflict: 2, failed: 3 };
+/** Outcomes from best to worst (several workers end with the worst of theirs). */
+export const CATCH_UP_RANK: Readonly<Record<CatchUpThreadsOutcome, number>> = { done: 0, stopped: 1, conflict: 2, failed: 3 };
 
 /**
  * Runs a catch-up over the SQLite log in worker threads, one per group of projections (see
@@ -107,7 +108,7 @@ export function startCatchUpThreads(o: CatchUpThreadsOptions): CatchUpThreads {
           worker.on('exit', () => resolve(outcome ?? 'failed'));
         }),
     ),
-  ).then((outcomes) => outcomes.reduce((worst, x) => (RANK[x] > RANK[worst] ? x : worst), 'done'));
+  ).then((outcomes) => outcomes.reduce((worst, x) => (CATCH_UP_RANK[x] > CATCH_UP_RANK[worst] ? x : worst), 'done'));
   return {
     ended,
     stop: () => {

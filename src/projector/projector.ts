@@ -4,7 +4,9 @@ import { silentLogger, type Logger } from '../flow/deps.js';
 import type { ProjectionStateStore } from '../store/projectionState/types.js';
 import type { EventStore, Position, RecordedEvent, Subscription } from '../store/types.js';
 import { applyBatch, commitRuntimes } from './applyBatch.js';
-import { groupForThreads, startCatchUpThreads, type CatchUpThreads } from './catchUpThreads.js';
+import { CATCH_UP_RANK as RANK, groupForThreads, startCatchUpThreads, type CatchUpThreads, type CatchUpThreadsOutcome } from './catchUpThreads.js';
+import { catchUpByWindows, handledTypes } from './windowCatchUp.js';
+import { openLogWindowReader } from '../store/sqlite/logWindowReader.js';
 import { loadProjectionFiles } from './loadProjections.js';
 import { positionAfter, ProjectionRuntime, type ProjectionSource } from './projectionRuntime.js';
 import { createSliceDriver } from './sliceDriver.js';
@@ -37,16 +39,17 @@ export interface StartProjectorOptions {
    */
   liveCommitIntervalMs?: number;
   /**
-   * Worker threads for a long catch-up (default: the machine's available parallelism; 0 keeps
-   * every catch-up on this thread). Only over a SQLite file log with SQLite file state: each
-   * worker reads the log on its own connection and commits its projections' states and
-   * checkpoints together on its own connection, so the crash guarantee is the same.
+   * Threads for a long catch-up, this one included (default: the machine's available
+   * parallelism; 1: by windows on this thread only; 0: always through the subscription). Only
+   * over a SQLite file log with SQLite file state: each worker reads the log on its own
+   * connection and commits its projections' states and checkpoints together on its own
+   * connection, so the crash guarantee is the same.
    */
   catchUpThreads?: number;
   /**
    * How far behind the log's head (in events) a running projection must be for its catch-up
-   * to go to worker threads (default 100 000): below that, starting workers costs more than
-   * they save.
+   * to go by windows and worker threads (default 100 000): below that, starting a worker (about
+   * a second under tsx) costs more than it saves.
    */
   threadedCatchUpFrom?: number;
   /** Per-event time limit of handlers (default 250 ms, as EventStoreDB). */
@@ -310,11 +313,14 @@ export function startProjector(options: StartProjectorOptions): Projector {
   let threadConflicts = 0;
 
   /**
-   * Hands the running projections that are far behind the head to worker threads (see
-   * {@link StartProjectorOptions.catchUpThreads}) and waits for them; this thread follows their
-   * commits (positions, waiters). False when there is nothing to hand over.
+   * Catches up the running projections that are far behind the head by windows of the log
+   * file (see {@link StartProjectorOptions.catchUpThreads}) and waits until done: the largest
+   * group of projections on this thread (its runtimes as they are), every other group in a
+   * worker thread of its own, whose commits this thread follows (positions, waiters). The
+   * largest group stays here because this thread is ready at once while a worker first has to
+   * load its modules. False when there is nothing to catch up this way.
    */
-  const catchUpInThreads = async (): Promise<boolean> => {
+  const windowedCatchUp = async (): Promise<boolean> => {
     const statePath = stateStore.path;
     if (catchUpThreads <= 0 || eventsPath === undefined || statePath === undefined) return false;
     const head = await store.headPosition();
@@ -323,32 +329,63 @@ export function startProjector(options: StartProjectorOptions): Projector {
     if (behind.length === 0) return false;
     // Workers start from the stored checkpoints: store what this thread applied first.
     commit();
-    const groups = groupForThreads(behind, catchUpThreads).map((g) => g.map((name) => files.find((f) => f.name === name)!));
-    logger.info({ component: 'projector', projections: groups.map((g) => g.map((f) => f.name)), until: String(head.commit) }, 'catching up in worker threads');
-    threads = startCatchUpThreads({
-      eventsPath,
-      statePath,
-      until: Number(head.commit),
-      eventTimeoutMs: runtimeOptions.eventTimeoutMs,
-      maxCachedPartitions,
-      commitIntervalMs,
-      groups,
-      onCommitted: (done) => {
-        for (const p of done) {
-          const r = runtime(p.name);
-          r.resync();
-          r.handled += p.handled;
-        }
-        settle();
-      },
-      log: runtimeOptions.log,
-    });
-    const outcome = await threads.ended;
-    threads = undefined;
-    for (const r of behind) r.resync();
-    logger.info({ component: 'projector', outcome }, 'catch-up in worker threads ended');
+    const [own, ...others] = groupForThreads(behind, catchUpThreads);
+    const here = own!.map(runtime);
+    const until = Number(head.commit);
+    logger.info({ component: 'projector', here: own, workers: others, until }, 'catching up by windows');
+    threads =
+      others.length === 0
+        ? undefined
+        : startCatchUpThreads({
+            eventsPath,
+            statePath,
+            until,
+            eventTimeoutMs: runtimeOptions.eventTimeoutMs,
+            maxCachedPartitions,
+            commitIntervalMs,
+            groups: others.map((g) => g.map((name) => files.find((f) => f.name === name)!)),
+            onCommitted: (done) => {
+              for (const p of done) {
+                const r = runtime(p.name);
+                r.resync();
+                r.handled += p.handled;
+              }
+              settle();
+            },
+            log: runtimeOptions.log,
+          });
+    let outcome: CatchUpThreadsOutcome;
+    const eventTypes = handledTypes(here);
+    const reader = openLogWindowReader(eventsPath, eventTypes === undefined ? {} : { eventTypes });
+    try {
+      const result = await catchUpByWindows({
+        reader,
+        stateStore,
+        runtimes: here,
+        until,
+        eventTimeoutMs: runtimeOptions.eventTimeoutMs,
+        maxCachedPartitions,
+        commitIntervalMs,
+        onCommitted: settle,
+        stopRequested: () => stopped,
+      });
+      outcome = result.kind;
+    } catch (err) {
+      logger.error({ component: 'projector', err }, 'cannot persist projection states');
+      outcome = 'failed';
+    } finally {
+      reader.close();
+    }
+    if (outcome !== 'done') for (const r of here) r.resync();
+    if (threads) {
+      const ended = await threads.ended;
+      threads = undefined;
+      for (const r of behind) if (!here.includes(r)) r.resync();
+      if (RANK[ended] > RANK[outcome]) outcome = ended;
+    }
+    logger.info({ component: 'projector', outcome }, 'catch-up by windows ended');
     if (outcome === 'failed' || (outcome === 'conflict' && ++threadConflicts >= MAX_THREAD_CONFLICTS)) {
-      logger.warn({ component: 'projector', outcome }, 'catching up on this thread from now on');
+      logger.warn({ component: 'projector', outcome }, 'catching up from the subscription only from now on');
       catchUpThreads = 0;
     }
     settle();
@@ -357,13 +394,17 @@ export function startProjector(options: StartProjectorOptions): Projector {
 
   const loop = async (): Promise<void> => {
     while (!stopped) {
-      const from = lowestPosition();
-      if (from === undefined) {
+      if (lowestPosition() === undefined) {
         await new Promise<void>((resolve) => (wakeLoop = resolve));
         wakeLoop = undefined;
         continue;
       }
-      if (await catchUpInThreads()) continue;
+      if (await windowedCatchUp()) continue;
+      // That awaited: stop() may have come (subscribing now would wait for events forever), or
+      // a rebuild that moved the lowest position.
+      if (stopped) break;
+      const from = lowestPosition();
+      if (from === undefined) continue;
       const gen = generation;
       try {
         const sub = store.subscribeToAll({ fromPosition: from ?? 'start' });

@@ -7,8 +7,6 @@ import { createSliceDriver } from './sliceDriver.js';
 
 /** Positions read at once: about the projector's apply chunk, so events are handled while young. */
 const WINDOW = 2500;
-/** Windows between two turns of the event loop (a stop request arrives as a message). */
-const WINDOWS_PER_TURN = 8;
 
 export interface WindowCatchUpOptions {
   reader: LogWindowReader;
@@ -67,8 +65,8 @@ function lowest(runtimes: readonly ProjectionRuntime[]): number | null {
  * types they handle are read and decoded), applying each window with the projector's own
  * {@link applyBatch}, and committing states and checkpoints together through the state store
  * once `commitIntervalMs` has passed (or the partition cache is full) and at the end. What a
- * crash leaves is therefore consistent, as on the projector's thread. This is the loop a
- * catch-up worker runs; it needs nothing of the worker itself.
+ * crash leaves is therefore consistent, as on the projector's thread. Catch-up workers run it,
+ * and so does the projector's own thread for one group; it needs nothing of a worker.
  */
 export async function catchUpByWindows(o: WindowCatchUpOptions): Promise<WindowCatchUpResult> {
   const drive = createSliceDriver();
@@ -82,21 +80,24 @@ export async function catchUpByWindows(o: WindowCatchUpOptions): Promise<WindowC
     return null;
   };
   let cursor = lowest(o.runtimes);
-  let windows = 0;
   while (cursor !== null && cursor < o.until) {
     if (o.stopRequested?.()) {
       return commit() ?? { kind: 'stopped' };
     }
     const { events, through } = o.reader.read(cursor, o.window ?? WINDOW, o.until);
     const retry = applyBatch(o.runtimes, events, drive, o.eventTimeoutMs, toPosition(through));
-    cursor = retry ? lowest(o.runtimes) : through;
+    // Normally `through`; lower when a runtime went back (a retry, or a reset by the projector
+    // while this ran on its thread): re-read from there, the others skip what they applied.
+    cursor = retry ? lowest(o.runtimes) : Math.min(through, lowest(o.runtimes) ?? through);
     let due = performance.now() - lastCommitAt >= o.commitIntervalMs;
     if (!due) for (const r of o.runtimes) if (r.cachedPartitions() > o.maxCachedPartitions) due = true;
     if (due) {
       const ended = commit();
       if (ended) return ended;
     }
-    if (++windows % WINDOWS_PER_TURN === 0) await turn();
+    // A turn of the event loop after each window: on the projector's thread requests get in
+    // between windows (as between catch-up batches); in a worker, a stop request arrives.
+    await turn();
   }
   return commit() ?? { kind: 'done' };
 }

@@ -24,11 +24,15 @@ async function fileStore(t: ExecutionContext, name: string): Promise<{ path: str
   return { path, store };
 }
 
-/** A logger that keeps the messages (the threaded path announces itself). */
-function recordingLogger(): Logger & { messages: string[] } {
+/** A logger that keeps the messages (the windowed catch-up announces who runs where). */
+function recordingLogger(): Logger & { messages: string[]; workers: string[][] } {
   const messages: string[] = [];
-  const keep = (_: object, msg?: string) => void messages.push(msg ?? '');
-  return { messages, info: keep, warn: keep, error: keep, debug() {} };
+  const workers: string[][] = [];
+  const keep = (obj: object, msg?: string) => {
+    messages.push(msg ?? '');
+    if (msg === 'catching up by windows') workers.push((obj as { workers: string[][] }).workers.flat());
+  };
+  return { messages, workers, info: keep, warn: keep, error: keep, debug() {} };
 }
 
 /** Checkpoint (position, status, reason) and every partition state of each projection. */
@@ -65,7 +69,7 @@ test('a catch-up in worker threads stores the same states and checkpoints as one
   const logger = recordingLogger();
   const projector = startProjector({ store, stateStore, projections, catchUpThreads: 2, threadedCatchUpFrom: 1, logger });
   await projector.ready;
-  t.true(logger.messages.includes('catching up in worker threads'), logger.messages.join('; '));
+  t.true(logger.messages.includes('catching up by windows'), logger.messages.join('; '));
   for (const p of await projector.list()) {
     t.is(p.position?.commit, head.commit, p.name);
     t.is(p.checkpoint?.commit, head.commit, p.name);
@@ -77,9 +81,10 @@ test('a catch-up in worker threads stores the same states and checkpoints as one
   await appendLog(store, simulate(22, 200, { users: 30, servers: 4 }).entries);
   await projector.catchUp(10_000);
   // A rebuild (what `flowctl projections rebuild` runs) catches up in a worker too.
-  const before = logger.messages.filter((m) => m === 'catching up in worker threads').length;
+  t.true(logger.workers[0]!.length > 0, 'some projections ran in a worker');
+  const before = logger.messages.filter((m) => m === 'catching up by windows').length;
   await projector.rebuild('flow-status');
-  t.is(logger.messages.filter((m) => m === 'catching up in worker threads').length, before + 1);
+  t.is(logger.messages.filter((m) => m === 'catching up by windows').length, before + 1);
   await projector.stop();
 
   t.deepEqual(snapshot(stateStore, names), await singleThreaded(store, projections));
@@ -88,18 +93,18 @@ test('a catch-up in worker threads stores the same states and checkpoints as one
 test('a projection that faults in a worker stops alone; the others of its worker finish', async (t) => {
   const { path, store } = await fileStore(t, 'threads-fault');
   await appendLog(store, simulate(23, 2000, { users: 20, servers: 3 }).entries);
-  // Reads the flow streams, as flow-status does: the same worker runs both.
-  const faulty = { name: 'faulty', source: "fromCategory('flow').foreachStream().when({ FlowCompleted: function () { throw new Error('boom'); } })" };
+  // Reads the whole log, as client-health does: the same worker runs both.
+  const faulty = { name: 'faulty', source: "fromAll().when({ ClientReused: function () { throw new Error('boom'); } })" };
   const projections = [...loadProjectionFiles(), faulty];
   const stateStore = openSqliteProjectionState(path);
   t.teardown(() => stateStore.close());
   const logger = recordingLogger();
   const projector = startProjector({ store, stateStore, projections, catchUpThreads: 2, threadedCatchUpFrom: 1, logger });
   await projector.ready;
-  t.true(logger.messages.includes('catching up in worker threads'));
+  t.true(logger.workers[0]!.includes('faulty') && logger.workers[0]!.includes('client-health'), logger.workers[0]!.join(', '));
   const info = (await projector.list()).find((p) => p.name === 'faulty')!;
   t.is(info.status, 'faulted');
-  t.regex(info.reason ?? '', /FlowCompleted.*boom/);
+  t.regex(info.reason ?? '', /ClientReused.*boom/);
   await t.throwsAsync(projector.catchUp(1000, ['faulty']), { message: /faulted/ });
   await projector.stop();
 
@@ -148,4 +153,20 @@ test('a projector SIGKILLed while worker threads catch up resumes to the state o
   await resumed.stop();
   const names = loadProjectionFiles().map((p) => p.name);
   t.deepEqual(snapshot(persisted, names), await singleThreaded(store, loadProjectionFiles()));
+});
+
+test('stop() right after a windowed catch-up ends the projector (no subscription left waiting)', async (t) => {
+  const { path, store } = await fileStore(t, 'threads-stop');
+  await appendLog(store, simulate(25, 300, { users: 5, servers: 2 }).entries);
+  for (let i = 0; i < 5; i++) {
+    const stateStore = openSqliteProjectionState(path);
+    for (const name of stateStore.listProjections()) stateStore.reset(name);
+    const projector = startProjector({ store, stateStore, catchUpThreads: 1, threadedCatchUpFrom: 1 });
+    await projector.ready;
+    await projector.list();
+    const stopped = await Promise.race([projector.stop().then(() => true), new Promise((resolve) => setTimeout(resolve, 5000, false))]);
+    stateStore.close();
+    t.true(stopped, `run ${i}: stop() returned`);
+    if (!stopped) return;
+  }
 });
