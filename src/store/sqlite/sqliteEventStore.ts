@@ -79,10 +79,11 @@ export class SqliteEventStore implements EventStore {
     );
     this.#watcher = watcher;
     const notify = () => watcher.notify();
+    const inline = createInlineWriter(this.#db, notify, this.#st);
     this.#writer =
       options.path === MEMORY_PATH || options.writer === 'inline'
-        ? createInlineWriter(this.#db, notify, this.#st)
-        : createThreadWriter(options, notify);
+        ? inline
+        : createThreadWriter(options, notify, { db: this.#db, writer: inline });
     this.#source = {
       readAfter: (after, limit) => this.#open().allForwards.all(after + 1, limit),
       watcher: this.#watcher,

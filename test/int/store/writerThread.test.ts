@@ -78,3 +78,22 @@ test.serial('a synchronous=normal store keeps its level once the group commit ex
   t.is(store.settings().synchronous, 'normal');
   t.deepEqual(commits, [{ durable: false }, { durable: false }]);
 });
+
+test.serial('writes that need no fsync commit on the caller\'s connection while the thread is idle; a turn with a durable write goes to the thread whole', async (t) => {
+  const store = openSqliteEventStore({ path: await tempFile(t) });
+  t.teardown(() => store.close());
+  const inline: CommitInfo[] = [];
+  groupCommitFor(store.sharedAccess().db).onCommitted((c) => inline.push(c));
+
+  await store.appendToStream('s-1', { type: 'A', data: {} }, { durability: 'deferred' });
+  t.deepEqual(inline, [{ durable: false }], 'a lone deferred append runs inline');
+  await store.appendToStream('s-1', { type: 'B', data: {} });
+  t.is(inline.length, 1, 'a durable append goes to the writer thread');
+  const [deferred, durable] = await Promise.all([
+    store.appendToStream('s-2', { type: 'C', data: {} }, { durability: 'deferred' }),
+    store.appendToStream('s-3', { type: 'D', data: {} }),
+  ]);
+  t.is(inline.length, 1, 'a turn holding a durable append goes to the thread, deferred one included');
+  t.is(durable.position.commit, deferred.position.commit + 1n, 'one transaction, in order');
+  t.deepEqual((await collect(store.readAll())).map((e) => e.type), ['A', 'B', 'C', 'D']);
+});
