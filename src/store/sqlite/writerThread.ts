@@ -115,6 +115,8 @@ class WriterThread {
 
 let current: WriterThread | undefined;
 let nextHandle = 1;
+/** How long after writers last contended durable writes keep going to the thread. */
+const CONTENTION_WINDOW_MS = 200;
 
 function writerThread(): WriterThread {
   if (current === undefined || current.stopped) current = new WriterThread();
@@ -153,11 +155,13 @@ interface Queued {
  * before an append's caller is answered, so a subscription of the store is woken in the same
  * tick as the appender.
  *
- * Writes of one event-loop turn are decided together. When none of them must be durable and
- * the thread has nothing in flight, they commit inline on the caller's connection (`inline`):
- * a commit without fsync takes tens of µs, less than waking another thread (0.3–0.5 ms on this
- * VM), and with the thread idle its connection holds no lock to wait for. Otherwise the whole
- * turn goes to the thread, in one message. Either way the turn is one transaction.
+ * Writes of one event-loop turn are decided together, and commit inline on the caller's
+ * connection (`inline`) while the thread has nothing in flight (its connection then holds no
+ * lock to wait for) when either none of them must be durable (a commit without fsync takes
+ * tens of µs, less than waking another thread: 0.3–1 ms on this VM) or writers have not
+ * contended for {@link CONTENTION_WINDOW_MS} (one caller at a time: an fsync on the loop
+ * delays nobody, and a lone writer would pay the thread's wake-up on every write). Otherwise
+ * the whole turn goes to the thread, in one message. Either way the turn is one transaction.
  *
  * Costs: a message each way per turn that reaches the thread, and a thread start the first
  * time a process writes durably (a few hundred ms under tsx).
@@ -177,11 +181,19 @@ export function createThreadWriter(options: SqliteStoreOptions, onCommitted: () 
     return t;
   };
 
+  let contendedAt = -Infinity;
   const flush = (): void => {
     const batch = queue;
     queue = [];
     if (batch.length === 0) return;
-    if (inline && (current === undefined || current.idle) && batch.every((q) => !q.durable)) {
+    const now = performance.now();
+    const idle = current === undefined || current.idle;
+    const durable = batch.filter((q) => q.durable).length;
+    // Writers contend: durable writes of several callers in one turn, or one while the thread
+    // is busy. Then fsyncs go to the thread for a while, where they overlap and spare the loop.
+    if (durable > 1 || (durable > 0 && !idle)) contendedAt = now;
+    const alone = now - contendedAt > CONTENTION_WINDOW_MS;
+    if (inline && idle && (durable === 0 || alone)) {
       for (const q of batch) q.inline(inline.writer).then(q.resolve, q.reject);
       groupCommitFor(inline.db).flush();
       return;

@@ -20,7 +20,16 @@ test.serial('a revision conflict comes back from the writer thread as WrongExpec
   const store = openSqliteEventStore({ path: await tempFile(t) });
   t.teardown(() => store.close());
   await store.appendToStream('s-1', [{ type: 'A', data: {} }, { type: 'B', data: {} }]);
-  const err = await t.throwsAsync(store.appendToStream('s-1', { type: 'C', data: {} }, { expectedRevision: 0n }));
+  const inline: CommitInfo[] = [];
+  groupCommitFor(store.sharedAccess().db).onCommitted((c) => inline.push(c));
+  // Two durable writers in one turn: the thread commits them.
+  const [other, conflict] = await Promise.allSettled([
+    store.appendToStream('s-2', { type: 'X', data: {} }),
+    store.appendToStream('s-1', { type: 'C', data: {} }, { expectedRevision: 0n }),
+  ]);
+  t.is(other.status, 'fulfilled');
+  t.deepEqual(inline, [], 'committed on the writer thread');
+  const err = conflict.status === 'rejected' ? (conflict.reason as Error) : undefined;
   t.true(err instanceof WrongExpectedVersionError);
   t.like(err, { code: 'wrong_expected_version', streamName: 's-1', expectedVersion: 0n, actualVersion: 1n });
 });
@@ -79,21 +88,29 @@ test.serial('a synchronous=normal store keeps its level once the group commit ex
   t.deepEqual(commits, [{ durable: false }, { durable: false }]);
 });
 
-test.serial('writes that need no fsync commit on the caller\'s connection while the thread is idle; a turn with a durable write goes to the thread whole', async (t) => {
+test.serial('a lone writer commits on its own connection; once writers contend, durable writes go to the thread for a while, a turn whole', async (t) => {
   const store = openSqliteEventStore({ path: await tempFile(t) });
   t.teardown(() => store.close());
   const inline: CommitInfo[] = [];
   groupCommitFor(store.sharedAccess().db).onCommitted((c) => inline.push(c));
 
   await store.appendToStream('s-1', { type: 'A', data: {} }, { durability: 'deferred' });
-  t.deepEqual(inline, [{ durable: false }], 'a lone deferred append runs inline');
   await store.appendToStream('s-1', { type: 'B', data: {} });
-  t.is(inline.length, 1, 'a durable append goes to the writer thread');
-  const [deferred, durable] = await Promise.all([
-    store.appendToStream('s-2', { type: 'C', data: {} }, { durability: 'deferred' }),
+  t.deepEqual(inline, [{ durable: false }, { durable: true }], 'one writer at a time: both commit inline, the durable one fsynced');
+
+  const [c, d] = await Promise.all([
+    store.appendToStream('s-2', { type: 'C', data: {} }),
     store.appendToStream('s-3', { type: 'D', data: {} }),
   ]);
-  t.is(inline.length, 1, 'a turn holding a durable append goes to the thread, deferred one included');
-  t.is(durable.position.commit, deferred.position.commit + 1n, 'one transaction, in order');
-  t.deepEqual((await collect(store.readAll())).map((e) => e.type), ['A', 'B', 'C', 'D']);
+  t.is(inline.length, 2, 'two durable writers in one turn go to the thread');
+  t.is(d.position.commit, c.position.commit + 1n, 'one transaction, in order');
+  await store.appendToStream('s-4', { type: 'E', data: {} });
+  t.is(inline.length, 2, 'right after contention a lone durable write still goes to the thread');
+  await store.appendToStream('s-4', { type: 'F', data: {} }, { durability: 'deferred' });
+  t.deepEqual(inline.at(-1), { durable: false }, 'a write needing no fsync commits inline whenever the thread is idle');
+
+  await new Promise((r) => setTimeout(r, 300));
+  await store.appendToStream('s-4', { type: 'G', data: {} });
+  t.deepEqual(inline.at(-1), { durable: true }, 'after a quiet spell the lone writer is back on its own connection');
+  t.deepEqual((await collect(store.readAll())).map((e) => e.type), ['A', 'B', 'C', 'D', 'E', 'F', 'G']);
 });
