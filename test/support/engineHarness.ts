@@ -10,7 +10,10 @@ import type { CallbackOutcome } from '../../src/flow/handleCallback.js';
 import { redirectUriFor } from '../../src/flow/deps.js';
 import { createOAuthDriver } from '../../src/oauth/index.js';
 import type { McpServerConfig, OAuthDriver } from '../../src/oauth/types.js';
+import { openDataKeyStore } from '../../src/store/dataKeys/index.js';
 import { openEventStore } from '../../src/store/openEventStore.js';
+import { openSqliteEventStore, type SqliteEventStore } from '../../src/store/sqlite/sqliteEventStore.js';
+import type { WriterPlacement } from '../../src/store/sqlite/sqliteOptions.js';
 import type { EventStore } from '../../src/store/types.js';
 import { followAuthorization, type CallbackParams } from './browserless.js';
 import { startMcpServer, type McpServerHandle } from './mcpServer.js';
@@ -128,4 +131,28 @@ export async function eventsOf(store: EventStore, category?: string): Promise<Ar
     if (!category || e.streamId.startsWith(`${category}-`)) out.push({ stream: e.streamId, type: e.type, data: e.data as Record<string, unknown> });
   }
   return out;
+}
+
+/**
+ * An engine on a SQLite file composed as `flowctl serve` does (data keys on the event store's
+ * connection and writer), against the SDK's demo authorization server; everything is stopped
+ * and the file removed when the test ends.
+ */
+export async function startEngineOnFile(
+  t: { teardown(fn: () => unknown): void },
+  options: { writer?: WriterPlacement } = {},
+): Promise<{ h: EngineHarness; store: SqliteEventStore; path: string; peers: Peers }> {
+  const peers = await startPeers('sdk');
+  const dir = mkdtempSync(join(tmpdir(), 'engine-file-'));
+  const path = join(dir, 'events.db');
+  const store = openSqliteEventStore({ path, ...options });
+  const dataKeys = openDataKeyStore(`sqlite:${path}`, { eventStore: store });
+  const h = await startEngine({ servers: { files: { url: peers.mcp.url } }, store, grantOptions: { dataKeys } });
+  t.teardown(async () => {
+    dataKeys.close();
+    await store.close();
+    await peers.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { h, store, path, peers };
 }

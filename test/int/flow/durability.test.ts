@@ -1,11 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import test from 'ava';
-import { openDataKeyStore } from '../../../src/store/dataKeys/index.js';
 import { groupCommitFor } from '../../../src/store/sqlite/groupCommit.js';
-import { openSqliteEventStore } from '../../../src/store/sqlite/sqliteEventStore.js';
-import { startEngine, startPeers } from '../../support/engineHarness.js';
+import { startEngineOnFile } from '../../support/engineHarness.js';
 
 /**
  * With synchronous=FULL every durable commit is an fsync. A flow's start, its exchange claim
@@ -15,18 +10,7 @@ import { startEngine, startPeers } from '../../support/engineHarness.js';
  * so the group commit reports on this thread) against the SDK's demo authorization server.
  */
 test('a completed flow fsyncs once, at the commit that records its tokens and completion', async (t) => {
-  const peers = await startPeers('sdk');
-  const dir = mkdtempSync(join(tmpdir(), 'durability-'));
-  const path = join(dir, 'events.db');
-  const store = openSqliteEventStore({ path, writer: 'inline' });
-  const dataKeys = openDataKeyStore(`sqlite:${path}`, { eventStore: store });
-  const h = await startEngine({ servers: { files: { url: peers.mcp.url } }, store, grantOptions: { dataKeys } });
-  t.teardown(async () => {
-    dataKeys.close();
-    await store.close();
-    await peers.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const { h, store } = await startEngineOnFile(t, { writer: 'inline' });
   const { db } = store.sharedAccess();
   const typesAfter = db.prepare<[number], string>('SELECT type FROM events WHERE position > ? ORDER BY position').pluck();
   const head = db.prepare<[], number | null>('SELECT max(position) FROM events').pluck();

@@ -1,11 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import test from 'ava';
-import { openDataKeyStore } from '../../../src/store/dataKeys/index.js';
-import { openEventStore } from '../../../src/store/openEventStore.js';
-import { startEngine, startPeers } from '../../support/engineHarness.js';
+import { startEngineOnFile } from '../../support/engineHarness.js';
 
 /**
  * The callback prepares the grant's data key while its exchange claim commits. Against a real
@@ -13,18 +8,7 @@ import { startEngine, startPeers } from '../../support/engineHarness.js';
  * failed exchange and a duplicate callback leave no live key behind (only tombstones).
  */
 test('a prepared data key survives only when tokens were sealed under it', async (t) => {
-  const peers = await startPeers('sdk');
-  const dir = mkdtempSync(join(tmpdir(), 'unused-keys-'));
-  const path = join(dir, 'events.db');
-  const store = await openEventStore(`sqlite:${path}`);
-  const dataKeys = openDataKeyStore(`sqlite:${path}`, { eventStore: store });
-  const h = await startEngine({ servers: { files: { url: peers.mcp.url } }, store, grantOptions: { dataKeys } });
-  t.teardown(async () => {
-    dataKeys.close();
-    await store.close();
-    await peers.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const { h, path, peers } = await startEngineOnFile(t);
   const liveKeys = () => {
     const db = new BetterSqlite3(path, { readonly: true });
     try {
