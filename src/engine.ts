@@ -5,11 +5,9 @@ import { cancelFlow, type CancelResult } from './flow/cancelFlow.js';
 import { silentLogger, type FlowDeps, type FlowObserver, type Logger, type Sealer } from './flow/deps.js';
 import { handleCallback, type CallbackInput, type CallbackOutcome } from './flow/handleCallback.js';
 import { streamQueries, type ConnectionStatusView, type Queries } from './flow/queries.js';
-import { join, startFlow, foldConnection, readConnection, type StartFlowInput, type StartedFlow } from './flow/startFlow.js';
+import { join, startFlow, readConnection, type StartFlowInput, type StartedFlow } from './flow/startFlow.js';
 import type { FlowStatusView } from './flow/status.js';
-import { readDomainEvents } from './flow/commandHandler.js';
 import { RecentFlows } from './flow/recentFlows.js';
-import { connectionStream } from './flow/streams.js';
 import { createGuardedFetch } from './oauth/guardedFetch.js';
 import type { McpServerConfig, OAuthDriver } from './oauth/types.js';
 import { createMemoryDataKeyStore, type DataKeyStore } from './crypto/dataKeys.js';
@@ -120,7 +118,7 @@ export function createEngine(options: CreateEngineOptions): Engine {
       return { connected: false, flow: await startFlow(deps, { ...input, connection }) };
     },
     async bindBrowser({ userId, serverName, correlationId }) {
-      const conn = foldConnection(await readDomainEvents(deps.store, connectionStream(userId, serverName)));
+      const conn = await readConnection(deps, userId, serverName);
       if (!conn.current) return null;
       const secret = await join(deps, conn.current.flowId, { now: deps.clock.now(), correlationId, actor: userId });
       return secret ? { flowId: conn.current.flowId, bindingSecret: secret } : null;

@@ -1,9 +1,9 @@
-import { handleCommand, readDomainEvents } from './commandHandler.js';
+import { handleCommand } from './commandHandler.js';
 import type { FlowDeps } from './deps.js';
 import { foldFlow } from './evolve.js';
 import { decideFlow } from './decide.js';
-import { foldConnection } from './startFlow.js';
-import { connectionStream, flowStream } from './streams.js';
+import { readConnection } from './startFlow.js';
+import { flowStream } from './streams.js';
 
 export interface CancelResult {
   success: boolean;
@@ -13,7 +13,7 @@ export interface CancelResult {
 
 /** Cancels the user's pending attempt for a server. Idempotent: nothing pending, nothing appended. */
 export async function cancelFlow(deps: FlowDeps, input: { userId: string; serverName: string; correlationId: string }): Promise<CancelResult> {
-  const conn = foldConnection(await readDomainEvents(deps.store, connectionStream(input.userId, input.serverName)));
+  const conn = await readConnection(deps, input.userId, input.serverName);
   if (!conn.current) return { success: false, message: 'No OAuth flow to cancel' };
   const flowId = conn.current.flowId;
   const ctx = { now: deps.clock.now(), correlationId: input.correlationId, actor: input.userId };

@@ -1,9 +1,9 @@
 import { readDomainEvents } from './commandHandler.js';
 import type { FlowDeps } from './deps.js';
 import { foldFlow } from './evolve.js';
-import { foldConnection } from './startFlow.js';
+import { readConnection } from './startFlow.js';
 import { flowStatusView, type FlowStatusView } from './status.js';
-import { connectionStream, flowStream } from './streams.js';
+import { flowStream } from './streams.js';
 import { grantConnectionView } from '../grants/connectionView.js';
 
 export type ConnectionState = 'connected' | 'disconnected' | 'connecting' | 'error';
@@ -35,7 +35,7 @@ export function streamQueries(deps: FlowDeps): Queries {
     },
     async connectionStatus(userId, serverName) {
       const grant = await grantConnectionView(deps, userId, serverName);
-      const conn = foldConnection(await readDomainEvents(deps.store, connectionStream(userId, serverName)));
+      const conn = await readConnection(deps, userId, serverName);
       const flowId = conn.current?.flowId;
       const flow = flowId ? await this.flowStatus(flowId) : null;
       if (flow?.status === 'PENDING') return { connectionState: 'connecting', requiresOAuth: true, flowId: flowId! };

@@ -121,7 +121,7 @@ export async function startFlow(deps: FlowDeps, input: StartFlowInput): Promise<
       // One write: the embedded store commits both at once (joiners never see a claim without
       // its flow); on EventStoreDB the flow follows the claim, as two appends would.
       // Deferred durability: visible to every replica before the URL is handed out, fsynced by
-      // the next durable write (the callback's claim). A start lost to a power cut fails
+      // the next durable write (at the latest the tokens of a callback). A start lost to a power cut fails
       // closed: its callback finds no flow (and its verifier is gone), the user starts again.
       written = await deps.store.appendToStreams(
         [

@@ -26,7 +26,7 @@ export function openSqliteDataKeyStore(path: string, options: { busyTimeoutMs?: 
 
 /**
  * A data-key store reading on `db` and writing through `writer`, typically the event store's
- * own (`SqliteEventStore.dataKeyAccess()`): puts then share the group commit of event appends,
+ * own (`SqliteEventStore.sharedAccess()`): puts then share the group commit of event appends,
  * so a key created in the same event-loop turn as an append costs no fsync of its own.
  * `close` is what closing this store does to what it borrowed (nothing, for the event store's).
  * `puts: 'deferred'` only where every value sealed under a key is appended to the same file

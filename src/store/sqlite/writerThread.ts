@@ -44,6 +44,11 @@ class WriterThread {
       }
     });
     this.#worker.on('error', (err) => this.#stop(err));
+    // A reply that cannot be read back leaves its caller with no answer: treat as a dead thread.
+    this.#worker.on('messageerror', (err) => {
+      this.#stop(err);
+      void this.#worker.terminate();
+    });
     this.#worker.on('exit', (code) => this.#stop(new Error(`writer thread exited with code ${code}`)));
   }
 
@@ -111,6 +116,14 @@ class WriterThread {
     for (const p of pending) p.reject(writerStopped(cause));
     if (current === this) current = undefined;
   }
+}
+
+/** SQLITE_BUSY from BEGIN (the write lock is taken), as such or as the cause of store_unavailable. */
+function isBusy(err: unknown): boolean {
+  const code = (e: unknown) => (e as { code?: unknown } | null)?.code;
+  const direct = code(err);
+  const cause = code((err as { cause?: unknown } | null)?.cause);
+  return [direct, cause].some((c) => typeof c === 'string' && c.startsWith('SQLITE_BUSY'));
 }
 
 let current: WriterThread | undefined;
@@ -194,13 +207,53 @@ export function createThreadWriter(options: SqliteStoreOptions, onCommitted: () 
     if (durable > 1 || (durable > 0 && !idle)) contendedAt = now;
     const alone = now - contendedAt > CONTENTION_WINDOW_MS;
     if (inline && idle && (durable === 0 || alone)) {
-      for (const q of batch) q.inline(inline.writer).then(q.resolve, q.reject);
-      groupCommitFor(inline.db).flush();
+      commitInline(inline, batch);
       return;
     }
+    toThread(batch);
+  };
+
+  const toThread = (batch: Queued[]): void => {
     const t = threadFor();
     for (const q of batch) t.request(q.remote).then(q.resolve, q.reject);
     t.sendNow();
+  };
+
+  /**
+   * Commits the turn on the caller's connection without waiting for a lock: another thread of
+   * this process (a catch-up worker, the projector's state commits) or another process may hold
+   * the write lock, and a busy wait here would stall the event loop. A turn refused as busy
+   * wrote nothing and goes to the thread, which may wait.
+   */
+  const commitInline = (side: InlineSide, batch: Queued[]): void => {
+    const busyRefused: Queued[] = [];
+    let pending = batch.length;
+    const settled = (): void => {
+      if (--pending === 0 && busyRefused.length > 0) toThread(busyRefused);
+    };
+    for (const q of batch) {
+      let attempt: Promise<unknown>;
+      try {
+        attempt = q.inline(side.writer);
+      } catch (err) {
+        attempt = Promise.reject(err);
+      }
+      attempt.then(
+        (value) => (q.resolve(value), settled()),
+        (err: unknown) => {
+          if (isBusy(err)) busyRefused.push(q);
+          else q.reject(err);
+          settled();
+        },
+      );
+    }
+    const timeout = side.db.pragma('busy_timeout', { simple: true }) as number;
+    side.db.pragma('busy_timeout = 0');
+    try {
+      groupCommitFor(side.db).flush();
+    } finally {
+      side.db.pragma(`busy_timeout = ${timeout}`);
+    }
   };
 
   const enqueue = (q: Omit<Queued, 'resolve' | 'reject'>): Promise<unknown> => {
@@ -230,7 +283,8 @@ export function createThreadWriter(options: SqliteStoreOptions, onCommitted: () 
       })) as boolean,
     destroyDataKey: async (keyId, scrub) =>
       (await enqueue({
-        durable: true,
+        // A shred must survive a power cut; a discarded key protected nothing.
+        durable: scrub,
         inline: (w) => w.destroyDataKey(keyId, scrub),
         remote: (id) => ({ op: 'destroyDataKey', id, handle, keyId, scrub }),
       })) as boolean,

@@ -6,11 +6,12 @@
 import { parentPort } from 'node:worker_threads';
 import type { Database } from 'better-sqlite3';
 import { openDatabase } from './openDatabase.js';
+import type { SqliteStoreOptions } from './sqliteOptions.js';
 import { createInlineWriter, type SqliteWriter } from './sqliteWriter.js';
 import { toWireError, type WireError, type WriterReply, type WriterRequest } from './writerWire.js';
 
 const port = parentPort!;
-type Handle = { writer: SqliteWriter; db: Database } | { failed: WireError };
+type Handle = { writer: SqliteWriter; db: Database } | { failed: WireError; options: SqliteStoreOptions };
 const handles = new Map<number, Handle>();
 
 /** Replies settled in one turn (typically one group commit's) go back as one message. */
@@ -25,7 +26,8 @@ function answer(r: WriterReply): void {
 }
 
 function reply(id: number, run: () => Promise<unknown>): void {
-  run().then(
+  // A synchronous throw becomes this request's failure, not the thread's.
+  Promise.resolve().then(run).then(
     (value) => answer({ id, ok: true, value }),
     (err: unknown) => answer({ id, ok: false, error: toWireError(err) }),
   );
@@ -37,16 +39,20 @@ port.on('message', (batch: WriterRequest[]) => {
   for (const msg of batch) dispatch(msg);
 });
 
-function dispatch(msg: WriterRequest): void {
-  if (msg.op === 'open') {
-    try {
-      const db = openDatabase(msg.options);
-      handles.set(msg.handle, { db, writer: createInlineWriter(db, () => {}) });
-    } catch (err) {
-      handles.set(msg.handle, { failed: toWireError(err) });
-    }
-    return;
+function open(id: number, options: SqliteStoreOptions): void {
+  try {
+    const db = openDatabase(options);
+    handles.set(id, { db, writer: createInlineWriter(db, () => {}) });
+  } catch (err) {
+    handles.set(id, { failed: toWireError(err), options });
   }
+}
+
+function dispatch(msg: WriterRequest): void {
+  if (msg.op === 'open') return open(msg.handle, msg.options);
+  // An open that failed (a busy file, too many open files) is tried again by the next request.
+  const failed = handles.get(msg.handle);
+  if (failed !== undefined && 'failed' in failed) open(msg.handle, failed.options);
   const handle = handles.get(msg.handle);
   if (handle === undefined || 'failed' in handle) {
     const error = handle?.failed ?? toWireError(new Error(`no open store handle ${msg.handle}`));

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
+import BetterSqlite3 from 'better-sqlite3';
 import { WrongExpectedVersionError } from '../../../src/store/errors.js';
 import { groupCommitFor, type CommitInfo } from '../../../src/store/sqlite/groupCommit.js';
 import { openSqliteEventStore } from '../../../src/store/sqlite/sqliteEventStore.js';
@@ -41,8 +42,10 @@ test.serial('a stopped writer thread fails only writes in flight, retries by eve
   const inFlight = Array.from({ length: 40 }, (_, i) =>
     store.appendToStream('s-1', { id: id(i + 1), type: 'E', data: { n: i + 1 } }, { expectedRevision: 'any' }),
   );
+  await new Promise((r) => setImmediate(r)); // handed to the thread: in flight
   await stopWriterThread();
   const settled = await Promise.allSettled(inFlight);
+  t.log(`${settled.filter((s) => s.status === 'rejected').length} of 40 writes in flight failed with the thread`);
   for (const s of settled) {
     if (s.status === 'rejected') t.like(s.reason, { code: 'store_unavailable' });
   }
@@ -113,4 +116,29 @@ test.serial('a lone writer commits on its own connection; once writers contend, 
   await store.appendToStream('s-4', { type: 'G', data: {} });
   t.deepEqual(inline.at(-1), { durable: true }, 'after a quiet spell the lone writer is back on its own connection');
   t.deepEqual((await collect(store.readAll())).map((e) => e.type), ['A', 'B', 'C', 'D', 'E', 'F', 'G']);
+});
+
+test.serial('an inline commit never waits for a lock held elsewhere: the turn goes to the thread and the event loop keeps running', async (t) => {
+  const path = await tempFile(t);
+  const store = openSqliteEventStore({ path });
+  t.teardown(() => store.close());
+  await store.appendToStream('s-0', { type: 'Seed', data: {} });
+  // Another connection (as a catch-up worker or another process would) holds the write lock.
+  const holder = new BetterSqlite3(path);
+  holder.exec('BEGIN IMMEDIATE');
+  let last = performance.now();
+  let longestStall = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    longestStall = Math.max(longestStall, now - last);
+    last = now;
+  }, 5);
+  const pending = store.appendToStream('s-1', { type: 'A', data: {} }, { durability: 'deferred' });
+  await new Promise((r) => setTimeout(r, 200));
+  holder.exec('COMMIT');
+  holder.close();
+  await pending;
+  clearInterval(timer);
+  t.true(longestStall < 150, `the loop never stalled while the lock was held (longest gap ${longestStall.toFixed(0)} ms)`);
+  t.deepEqual((await collect(store.readStream('s-1'))).map((e) => e.type), ['A']);
 });
