@@ -151,6 +151,8 @@ export async function stopWriterThread(): Promise<void> {
 export interface InlineSide {
   db: Database;
   writer: SqliteWriter;
+  /** The connection's busy timeout, restored after each inline attempt. */
+  busyTimeoutMs: number;
 }
 
 interface Queued {
@@ -247,12 +249,11 @@ export function createThreadWriter(options: SqliteStoreOptions, onCommitted: () 
         },
       );
     }
-    const timeout = side.db.pragma('busy_timeout', { simple: true }) as number;
     side.db.pragma('busy_timeout = 0');
     try {
       groupCommitFor(side.db).flush();
     } finally {
-      side.db.pragma(`busy_timeout = ${timeout}`);
+      side.db.pragma(`busy_timeout = ${side.busyTimeoutMs}`);
     }
   };
 
