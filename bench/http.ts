@@ -138,7 +138,7 @@ export async function run(): Promise<void> {
   const serversFile = join(dir, 'servers.json');
   writeFileSync(serversFile, JSON.stringify({ bench: { url: 'https://mcp.bench.example/mcp', oauth: { client_id: 'bench-client' } } }));
   const engine = await startServer({
-    PORT: '0', HOST: '127.0.0.1', EVENT_STORE: `sqlite:${join(dir, 'events.db')}${process.env.BENCH_SYNC ? `?synchronous=${process.env.BENCH_SYNC}` : ''}`, DATA_DIR: dir, JWT_SECRET: SECRET,
+    PORT: '0', HOST: '127.0.0.1', EVENT_STORE: `sqlite:${join(dir, 'events.db')}?synchronous=${process.env.BENCH_SYNC ?? 'full'}${process.env.BENCH_WRITER ? `&writer=${process.env.BENCH_WRITER}` : ''}`, DATA_DIR: dir, JWT_SECRET: SECRET,
     ENCRYPTION_KEY: randomBytes(32).toString('base64'), MCP_SERVERS: serversFile,
   }, { logger: createLogger({ level: 'silent' }), driver: instantDriver(), verifyConnections: false });
   const engineUrl = `http://127.0.0.1:${engine.port}`;
