@@ -29,6 +29,7 @@ class WriterThread {
   #stopped: unknown;
   /** Requests of this event-loop turn, sent as one message (one clone, one wake-up). */
   #outbox: WriterRequest[] = [];
+  #sendLater: NodeJS.Immediate | undefined;
 
   constructor() {
     this.#worker = new Worker(BOOT, { eval: true, workerData: { entry: ENTRY }, execArgv: [] });
@@ -67,7 +68,8 @@ class WriterThread {
   }
 
   post(msg: WriterRequest): void {
-    if (this.#outbox.push(msg) === 1) setImmediate(this.#send);
+    this.#outbox.push(msg);
+    this.#sendLater ??= setImmediate(this.#send);
   }
 
   request(build: (id: number) => WriterRequest): Promise<unknown> {
@@ -81,6 +83,9 @@ class WriterThread {
   }
 
   readonly #send = (): void => {
+    // Sent now by sendNow(): the end-of-turn send is not needed any more.
+    if (this.#sendLater !== undefined) clearImmediate(this.#sendLater);
+    this.#sendLater = undefined;
     const batch = this.#outbox;
     this.#outbox = [];
     if (batch.length === 0) return;

@@ -82,13 +82,18 @@ test('a projection holding more partitions than it may cache commits early, so t
   await store.close();
 });
 
-test('once live, batches inside liveCommitIntervalMs are applied at once and share one commit; stop() persists them', async (t) => {
+/** A projector over a small log, caught up and live; `before`: commits made until then. */
+async function liveProjector(liveCommitIntervalMs: number) {
   const store = await logOf(2, 3);
   const { store: stateStore, commits } = recordingStore();
-  const projector = startProjector({ store, stateStore, projections: [PER_STREAM], liveCommitIntervalMs: 60_000 });
+  const projector = startProjector({ store, stateStore, projections: [PER_STREAM], liveCommitIntervalMs });
   await projector.ready;
   await projector.catchUp(5000);
-  const before = commits.length;
+  return { store, stateStore, commits, projector, before: commits.length };
+}
+
+test('once live, batches inside liveCommitIntervalMs are applied at once and share one commit; stop() persists them', async (t) => {
+  const { store, stateStore, commits, projector, before } = await liveProjector(60_000);
   for (let i = 0; i < 5; i++) {
     await store.appendToStream('order-0', { type: 'Placed', data: { i } });
     await projector.catchUp(5000);
@@ -103,12 +108,7 @@ test('once live, batches inside liveCommitIntervalMs are applied at once and sha
 });
 
 test('liveCommitIntervalMs 0 commits every live batch', async (t) => {
-  const store = await logOf(2, 3);
-  const { store: stateStore, commits } = recordingStore();
-  const projector = startProjector({ store, stateStore, projections: [PER_STREAM], liveCommitIntervalMs: 0 });
-  await projector.ready;
-  await projector.catchUp(5000);
-  const before = commits.length;
+  const { store, commits, projector, before } = await liveProjector(0);
   for (let i = 0; i < 3; i++) {
     await store.appendToStream('order-1', { type: 'Placed', data: { i } });
     await projector.catchUp(5000);
