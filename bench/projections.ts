@@ -12,7 +12,7 @@
  * projections handle. The fold is one thread, so the ratio is the product against the simplest
  * single-threaded code; `BENCH_THREADS=0` times the projector on one thread as well.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startProjector } from '../src/projector/index.js';
@@ -52,6 +52,23 @@ async function generate(store: EventStore, events: number): Promise<number> {
   return written;
 }
 
+/**
+ * Flushes the generated log to disk before anything is timed. Generation leaves hundreds of
+ * megabytes of dirty pages that the kernel writes back over the next half minute; without this,
+ * that write-back lands in whichever run comes first (the projector's).
+ */
+function settleWrites(path: string): void {
+  for (const file of [path, `${path}-wal`]) {
+    if (!existsSync(file)) continue;
+    const fd = openSync(file, 'r+');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+}
+
 export async function run(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-projections-'));
   const path = join(dir, 'events.db');
@@ -59,6 +76,7 @@ export async function run(): Promise<void> {
   try {
     const genStart = process.hrtime.bigint();
     const total = await generate(store, EVENTS);
+    settleWrites(path);
     console.log(`generated ${total} events in ${elapsedSince(genStart).toFixed(1)} s (not measured)`);
 
     const projectorRun = async () => {
@@ -88,7 +106,7 @@ export async function run(): Promise<void> {
       if (fold.states.flowStatus.size === 0) throw new Error('the fold saw no flows');
       return { items: total, seconds };
     };
-    const runs = Number(process.env.BENCH_RUNS ?? 1);
+    const runs = Number(process.env.BENCH_RUNS ?? 3);
     const [projector, fold] = await measurePair(projectorRun, foldRun, runs, 0);
     const ratio = projector.perSecond / fold.perSecond;
     printTable(
