@@ -146,11 +146,35 @@ function isPlainCompletion(known: KnownFlow, input: CallbackInput, checks: Callb
   return true;
 }
 
-/** The callback decided on the flow as read from the store; `keyId`: a data key already prepared. */
+/**
+ * The callback decided on the flow as read from the store; `keyId`: a data key already prepared.
+ * A key no exchange was handed is discarded on every way out, a throw included (a read or an
+ * append failing after the fast path's conflict must not leave a live key nobody will use).
+ */
 async function decideFromStore(deps: FlowDeps, input: CallbackInput, checks: CallbackChecks, preparedKeyId: string | undefined): Promise<CallbackOutcome> {
+  const key: UnusedKey = { keyId: preparedKeyId, ready: undefined };
+  try {
+    return await decideOnRead(deps, input, checks, key);
+  } catch (err) {
+    await key.ready;
+    if (key.keyId !== undefined) await discardKey(deps, key.keyId);
+    throw err;
+  }
+}
+
+/** The data key a callback prepared and has not handed to an exchange (yet); `ready`: its creation. */
+interface UnusedKey {
+  keyId: string | undefined;
+  ready: Promise<unknown> | undefined;
+}
+
+async function decideOnRead(deps: FlowDeps, input: CallbackInput, checks: CallbackChecks, key: UnusedKey): Promise<CallbackOutcome> {
   const { flowId, stream } = checks;
+  const preparedKeyId = key.keyId;
   const unused = async <T>(outcome: T): Promise<T> => {
-    if (preparedKeyId !== undefined) await discardKey(deps, preparedKeyId);
+    const keyId = key.keyId;
+    key.keyId = undefined;
+    if (keyId !== undefined) await discardKey(deps, keyId);
     return outcome;
   };
   const read = await readDomainEvents(deps.store, stream);
@@ -194,17 +218,19 @@ async function decideFromStore(deps: FlowDeps, input: CallbackInput, checks: Cal
   // same transaction): the completion then waits for one commit, not two. A key nobody seals
   // under is discarded; if creating it failed, sealing creates it later.
   const keyId = preparedKeyId ?? newDataKeyId(deps, c.userId!, c.serverName!);
-  const keyReady = preparedKeyId !== undefined ? undefined : deps.grantSealer.prepareKey(keyId).catch(() => undefined);
+  key.keyId = keyId;
+  if (preparedKeyId === undefined) key.ready = deps.grantSealer.prepareKey(keyId).catch(() => undefined);
   const claim = await handleCommand(deps.store, stream, foldFlow, (f) => decideFlow({ type: 'StartExchange', exchangeId, codeHash }, f, ctx), {
     firstRead: read,
     durability: CLAIM_DURABILITY,
   });
-  await keyReady;
+  await key.ready;
   if (!claim.appended.length) {
-    await discardKey(deps, keyId);
-    return claim.state.value === 'exchanging' ? awaitOutcome(deps, flowId) : outcomeOf(claim.state, flowId);
+    return unused(claim.state.value === 'exchanging' ? await awaitOutcome(deps, flowId) : outcomeOf(claim.state, flowId));
   }
   const claimed = applyDecision(claim.state, claim.appended, claim.result!.nextExpectedRevision);
+  // From here the exchange owns the key (it discards it if it seals nothing).
+  key.keyId = undefined;
   return exchangeClaimed(deps, { flowId, stream, initiated, code: input.code, exchangeId, claimed, reused: c.reusedClient !== null, keyId }, ctx);
 }
 

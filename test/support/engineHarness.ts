@@ -140,14 +140,15 @@ export async function eventsOf(store: EventStore, category?: string): Promise<Ar
  */
 export async function startEngineOnFile(
   t: { teardown(fn: () => unknown): void },
-  options: { writer?: WriterPlacement } = {},
+  options: { writer?: WriterPlacement; wrapStore?: (store: EventStore) => EventStore } = {},
 ): Promise<{ h: EngineHarness; store: SqliteEventStore; path: string; peers: Peers }> {
   const peers = await startPeers('sdk');
   const dir = mkdtempSync(join(tmpdir(), 'engine-file-'));
   const path = join(dir, 'events.db');
-  const store = openSqliteEventStore({ path, ...options });
+  const store = openSqliteEventStore({ path, ...(options.writer ? { writer: options.writer } : {}) });
   const dataKeys = openDataKeyStore(`sqlite:${path}`, { eventStore: store });
-  const h = await startEngine({ servers: { files: { url: peers.mcp.url } }, store, grantOptions: { dataKeys } });
+  const engineStore = options.wrapStore?.(store) ?? store;
+  const h = await startEngine({ servers: { files: { url: peers.mcp.url } }, store: engineStore, grantOptions: { dataKeys } });
   t.teardown(async () => {
     dataKeys.close();
     await store.close();
