@@ -19,6 +19,8 @@ const ENTRY = new URL(`./catchUpWorker${import.meta.url.endsWith('.ts') ? '.ts' 
 export interface GroupCandidate {
   name: string;
   definition: QueryDefinition | undefined;
+  /** Estimated catch-up work in any unit (`estimateCatchUpCost`); groups are ranked by it. Default 1. */
+  cost?: number;
 }
 
 /** Projections reading the same streams read the same rows: one key per selector. */
@@ -31,31 +33,44 @@ const selectorKey = (d: QueryDefinition | undefined): string => {
 
 /**
  * Splits projections over at most `threads` workers. Each worker reads the log itself, so
- * projections with the same selector (the same rows) stay together; groups go largest first to
- * the worker with the fewest projections. When there are fewer groups than workers, the largest
- * group is halved until every worker has work (or every group is one projection). Largest first.
+ * projections with the same selector (the same rows) stay together; groups go costliest first
+ * to the worker with the least work. When there are fewer groups than workers, the costliest
+ * group is halved until every worker has work (or every group is one projection). Costliest
+ * first: the caller runs the first group on its own thread, which starts at once while a worker
+ * first loads its modules, so the longest share does not wait for that.
  */
 export function groupForThreads(candidates: readonly GroupCandidate[], threads: number): string[][] {
+  const costOf = new Map(candidates.map((c) => [c.name, c.cost ?? 1]));
+  const cost = (names: readonly string[]): number => names.reduce((sum, n) => sum + costOf.get(n)!, 0);
   const bySelector = new Map<string, string[]>();
   for (const c of candidates) {
     const key = selectorKey(c.definition);
     bySelector.set(key, [...(bySelector.get(key) ?? []), c.name]);
   }
+  const costliestFirst = (a: string[], b: string[]): number => cost(b) - cost(a) || b.length - a.length || (a[0]! < b[0]! ? -1 : 1);
   const groups = [...bySelector.values()];
   const slots = Math.max(1, Math.min(threads, candidates.length));
   while (groups.length < slots) {
-    groups.sort((a, b) => b.length - a.length);
+    groups.sort((a, b) => (b.length > 1 ? 1 : 0) - (a.length > 1 ? 1 : 0) || costliestFirst(a, b));
     const largest = groups.shift()!;
-    const half = Math.ceil(largest.length / 2);
-    groups.push(largest.slice(0, half), largest.slice(half));
+    if (largest.length < 2) {
+      groups.unshift(largest);
+      break;
+    }
+    // Costliest members alternate between the halves, so the halves weigh about the same.
+    const members = [...largest].sort((a, b) => costOf.get(b)! - costOf.get(a)!);
+    groups.push(
+      members.filter((_, i) => i % 2 === 0),
+      members.filter((_, i) => i % 2 === 1),
+    );
   }
-  groups.sort((a, b) => b.length - a.length || (a[0]! < b[0]! ? -1 : 1));
+  groups.sort(costliestFirst);
   const workers: string[][] = Array.from({ length: Math.min(slots, groups.length) }, () => []);
   for (const g of groups) {
-    const target = workers.reduce((best, w) => (w.length < best.length ? w : best));
+    const target = workers.reduce((best, w) => (cost(w) < cost(best) ? w : best));
     target.push(...g);
   }
-  return workers.filter((w) => w.length > 0).sort((a, b) => b.length - a.length);
+  return workers.filter((w) => w.length > 0).sort(costliestFirst);
 }
 
 export interface CatchUpThreadsOptions extends Omit<CatchUpTask, 'projections'> {

@@ -4,7 +4,8 @@ import { silentLogger, type Logger } from '../flow/deps.js';
 import type { ProjectionStateStore } from '../store/projectionState/types.js';
 import type { EventStore, Position, RecordedEvent, Subscription } from '../store/types.js';
 import { applyBatch, commitRuntimes } from './applyBatch.js';
-import { CATCH_UP_RANK as RANK, groupForThreads, startCatchUpThreads, type CatchUpThreads, type CatchUpThreadsOutcome } from './catchUpThreads.js';
+import { estimateCatchUpCost } from './catchUpCost.js';
+import { CATCH_UP_RANK as RANK, groupForThreads, startCatchUpThreads, type CatchUpThreads, type CatchUpThreadsOutcome, type GroupCandidate } from './catchUpThreads.js';
 import { catchUpByWindows, handledTypes } from './windowCatchUp.js';
 import { openLogWindowReader } from '../store/sqlite/logWindowReader.js';
 import { loadProjectionFiles } from './loadProjections.js';
@@ -115,6 +116,26 @@ const fileOf = (store: EventStore): string | undefined => {
 };
 /** Catch-ups refused by another process moving a checkpoint before workers are given up. */
 const MAX_THREAD_CONFLICTS = 3;
+
+/** Positions sampled at the log's end to weigh a catch-up's groups (a type count over them). */
+const COST_SAMPLE = 10_000;
+
+/**
+ * The projections to catch up, each with its estimated cost over the mix of event types at the
+ * end of the log (see `estimateCatchUpCost`): a projection with a state per flow stream costs
+ * several times one with a single state over the same events, which a count of projections
+ * per group does not see.
+ */
+function withCosts(runtimes: readonly ProjectionRuntime[], eventsPath: string, head: number): GroupCandidate[] {
+  const sampler = openLogWindowReader(eventsPath);
+  let counts: Map<string, number>;
+  try {
+    counts = sampler.typeCounts(Math.max(0, head - COST_SAMPLE));
+  } finally {
+    sampler.close();
+  }
+  return runtimes.map((r) => ({ name: r.name, definition: r.definition, cost: estimateCatchUpCost(r.definition, counts) }));
+}
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const RETRY_MS = 500;
@@ -314,11 +335,12 @@ export function startProjector(options: StartProjectorOptions): Projector {
 
   /**
    * Catches up the running projections that are far behind the head by windows of the log
-   * file (see {@link StartProjectorOptions.catchUpThreads}) and waits until done: the largest
-   * group of projections on this thread (its runtimes as they are), every other group in a
+   * file (see {@link StartProjectorOptions.catchUpThreads}) and waits until done: one group
+   * of projections on this thread (its runtimes as they are), every other group in a
    * worker thread of its own, whose commits this thread follows (positions, waiters). The
-   * largest group stays here because this thread is ready at once while a worker first has to
-   * load its modules. False when there is nothing to catch up this way.
+   * costliest group (estimated from the log's recent mix of event types) stays here because
+   * this thread is ready at once while a worker first has to load its modules. False when there
+   * is nothing to catch up this way.
    */
   const windowedCatchUp = async (): Promise<boolean> => {
     const statePath = stateStore.path;
@@ -329,7 +351,7 @@ export function startProjector(options: StartProjectorOptions): Projector {
     if (behind.length === 0) return false;
     // Workers start from the stored checkpoints: store what this thread applied first.
     commit();
-    const [own, ...others] = groupForThreads(behind, catchUpThreads);
+    const [own, ...others] = groupForThreads(withCosts(behind, eventsPath, Number(head.commit)), catchUpThreads);
     const here = own!.map(runtime);
     const until = Number(head.commit);
     logger.info({ component: 'projector', here: own, workers: others, until }, 'catching up by windows');

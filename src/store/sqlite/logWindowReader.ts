@@ -25,6 +25,8 @@ export interface LogWindowReader {
   head(): number;
   /** Events with `after < position <= min(after + span, until)` (of the asked types). */
   read(after: number, span: number, until: number): LogWindow;
+  /** How often each event type occurs after `after` (every type, whatever was asked): a sample of the log's mix. */
+  typeCounts(after: number): Map<string, number>;
   close(): void;
 }
 
@@ -42,6 +44,7 @@ export function openLogWindowReader(path: string, options: LogWindowReaderOption
     .prepare<unknown[], EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? AND position <= ?${typeClause} ORDER BY position ASC`)
     .raw();
   const head = db.prepare<[], number | null>('SELECT max(position) FROM events').pluck();
+  const typeRows = db.prepare<[number], [string, number]>('SELECT type, count(*) FROM events WHERE position > ? GROUP BY type').raw();
   const typeArgs = types ?? [];
   return {
     head: () => head.get() ?? 0,
@@ -53,6 +56,7 @@ export function openLogWindowReader(path: string, options: LogWindowReaderOption
       for (let i = 0; i < rows.length; i++) events[i] = toRecordedEvent(rows[i]!);
       return { events, through };
     },
+    typeCounts: (after) => new Map(typeRows.all(after)),
     close: () => db.close(),
   };
 }

@@ -60,6 +60,14 @@ test('the window reader hands out only the asked types and says how far each win
   const window = all.read(10, 25, head);
   t.is(window.through, 35);
   t.deepEqual(window.events.map((e) => Number(e.position.commit)), Array.from({ length: 25 }, (_, i) => 11 + i));
+
+  // The type mix counts every type after the position, whatever types the reader hands out.
+  t.deepEqual([...only.typeCounts(head - TAIL)], [['Unrelated', TAIL]]);
+  const mix = all.typeCounts(0);
+  t.is([...mix.values()].reduce((a, b) => a + b, 0), head);
+  const byHand = new Map<string, number>();
+  for (const e of all.read(0, head, head).events) byHand.set(e.type, (byHand.get(e.type) ?? 0) + 1);
+  t.deepEqual(new Map([...mix].sort()), new Map([...byHand].sort()));
 });
 
 test('handled types are the union of the handlers, or every type when one projection has $any', (t) => {
