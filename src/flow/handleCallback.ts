@@ -97,9 +97,9 @@ export async function handleCallback(deps: FlowDeps, input: CallbackInput): Prom
     const c = known.state.context;
     const ctx: CommandContext = { now: deps.clock.now(), correlationId: input.correlationId, actor: c.userId! };
     const exchangeId = deps.random.uuid();
+    const { events, snapshot } = decideFlowState({ type: 'StartExchange', exchangeId, codeHash: sha256(input.code!) }, known.state, ctx);
     keyId = newDataKeyId(deps, c.userId!, c.serverName!);
     const keyReady = deps.grantSealer.prepareKey(keyId).catch(() => undefined);
-    const { events, snapshot } = decideFlowState({ type: 'StartExchange', exchangeId, codeHash: sha256(input.code!) }, known.state, ctx);
     let result: AppendResult | null = null;
     try {
       if (events.length) result = await deps.store.appendToStream(checks.stream, events, { expectedRevision: known.state.revision!, durability: CLAIM_DURABILITY });
@@ -188,7 +188,7 @@ async function decideOnRead(deps: FlowDeps, input: CallbackInput, checks: Callba
   }
   const ctx: CommandContext = { now: deps.clock.now(), correlationId: input.correlationId, actor: c.userId! };
   if (isFinal(flow.value)) return unused(outcomeOf(flow, flowId));
-  if (flow.value === 'exchanging') return unused(await awaitOutcome(deps, flowId));
+  if (flow.value === 'exchanging') return unused(undefined).then(() => awaitOutcome(deps, flowId));
   if (ctx.now.getTime() >= c.expiresAt) return unused(fail(ErrorCode.FLOW_EXPIRED, flowId));
 
   if (input.error) {
@@ -226,7 +226,8 @@ async function decideOnRead(deps: FlowDeps, input: CallbackInput, checks: Callba
   });
   await key.ready;
   if (!claim.appended.length) {
-    return unused(claim.state.value === 'exchanging' ? await awaitOutcome(deps, flowId) : outcomeOf(claim.state, flowId));
+    await unused(undefined);
+    return claim.state.value === 'exchanging' ? awaitOutcome(deps, flowId) : outcomeOf(claim.state, flowId);
   }
   const claimed = applyDecision(claim.state, claim.appended, claim.result!.nextExpectedRevision);
   // From here the exchange owns the key (it discards it if it seals nothing).
@@ -234,11 +235,24 @@ async function decideOnRead(deps: FlowDeps, input: CallbackInput, checks: Callba
   return exchangeClaimed(deps, { flowId, stream, initiated, code: input.code, exchangeId, claimed, reused: c.reusedClient !== null, keyId }, ctx);
 }
 
-/** Runs the exchange our claim won; a failed exchange sealed nothing under the key (failures are recorded before any sealing). */
+/**
+ * Runs the exchange our claim won. Until tokens are in hand nothing is sealed under the key, so
+ * any way out before that (a refused code, a throw while recording it) discards the key; once
+ * the tokens are being written it is never touched (a failed write may still have committed).
+ */
 async function exchangeClaimed(deps: FlowDeps, job: ExchangeJob, ctx: CommandContext): Promise<CallbackOutcome> {
-  const outcome = await exchange(deps, job, ctx);
-  if (!outcome.ok) await discardKey(deps, job.keyId);
-  return outcome;
+  let obtained: Obtained | CallbackOutcome;
+  try {
+    obtained = await obtainTokens(deps, job, ctx);
+  } catch (err) {
+    await discardKey(deps, job.keyId);
+    throw err;
+  }
+  if (!('tokens' in obtained)) {
+    await discardKey(deps, job.keyId);
+    return obtained;
+  }
+  return completeWithTokens(deps, job, obtained, ctx);
 }
 
 /** Discards a prepared data key that sealed nothing (best effort: it guards no secret). */
@@ -265,7 +279,14 @@ interface ExchangeJob {
   keyId: string;
 }
 
-async function exchange(deps: FlowDeps, job: ExchangeJob, ctx: CommandContext): Promise<CallbackOutcome> {
+/** Tokens the authorization server issued for the claimed code, with the client they were issued to. */
+interface Obtained {
+  tokens: TokenSet;
+  clientId: string;
+}
+
+/** The code exchange; a refusal is recorded on the flow (and a rejected client discarded) and returned as the outcome. */
+async function obtainTokens(deps: FlowDeps, job: ExchangeJob, ctx: CommandContext): Promise<Obtained | CallbackOutcome> {
   const { initiated, stream } = job;
   const server = await deps.resolveServer(initiated.serverName, initiated.userId);
   const { discovery, client } = recordedClient(deps.sealer, initiated);
@@ -307,13 +328,18 @@ async function exchange(deps: FlowDeps, job: ExchangeJob, ctx: CommandContext): 
     deps.observer.flowFailed?.(initiated.serverName, ErrorCode.CALLBACK_FAILED);
     return fail(ErrorCode.CALLBACK_FAILED, job.flowId);
   }
+  return { tokens, clientId: client.clientId };
+}
 
+/** Seals the tokens under the prepared key and records them with the flow's completion. */
+async function completeWithTokens(deps: FlowDeps, job: ExchangeJob, { tokens, clientId }: Obtained, ctx: CommandContext): Promise<CallbackOutcome> {
+  const { initiated } = job;
   const issued = await tokensIssuedEvent(deps, {
     flowId: job.flowId,
     userId: initiated.userId,
     serverName: initiated.serverName,
     issuer: initiated.discovery.issuer,
-    clientId: client.clientId,
+    clientId,
     registrationKey: initiated.client.registrationKey,
   }, tokens, ctx, job.keyId);
   const { expiresAt, scope } = tokens;

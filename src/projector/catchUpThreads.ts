@@ -40,6 +40,7 @@ const selectorKey = (d: QueryDefinition | undefined): string => {
  * first loads its modules, so the longest share does not wait for that.
  */
 export function groupForThreads(candidates: readonly GroupCandidate[], threads: number): string[][] {
+  if (candidates.length === 0) return [];
   const costOf = new Map(candidates.map((c) => [c.name, c.cost ?? 1]));
   const cost = (names: readonly string[]): number => names.reduce((sum, n) => sum + costOf.get(n)!, 0);
   const bySelector = new Map<string, string[]>();
@@ -47,6 +48,9 @@ export function groupForThreads(candidates: readonly GroupCandidate[], threads: 
     const key = selectorKey(c.definition);
     bySelector.set(key, [...(bySelector.get(key) ?? []), c.name]);
   }
+  // Ties (costs of 0 when the sample saw none of a projection's types) go by member count.
+  const lighter = (lists: string[][]): string[] =>
+    lists.reduce((best, l) => (cost(l) < cost(best) || (cost(l) === cost(best) && l.length < best.length) ? l : best));
   const costliestFirst = (a: string[], b: string[]): number => cost(b) - cost(a) || b.length - a.length || (a[0]! < b[0]! ? -1 : 1);
   const groups = [...bySelector.values()];
   const slots = Math.max(1, Math.min(threads, candidates.length));
@@ -57,19 +61,14 @@ export function groupForThreads(candidates: readonly GroupCandidate[], threads: 
       groups.unshift(largest);
       break;
     }
-    // Costliest members alternate between the halves, so the halves weigh about the same.
-    const members = [...largest].sort((a, b) => costOf.get(b)! - costOf.get(a)!);
-    groups.push(
-      members.filter((_, i) => i % 2 === 0),
-      members.filter((_, i) => i % 2 === 1),
-    );
+    // Costliest first, each member to the lighter half (fewer members on a tie).
+    const halves: [string[], string[]] = [[], []];
+    for (const m of [...largest].sort((a, b) => costOf.get(b)! - costOf.get(a)!)) lighter(halves).push(m);
+    groups.push(...halves);
   }
   groups.sort(costliestFirst);
   const workers: string[][] = Array.from({ length: Math.min(slots, groups.length) }, () => []);
-  for (const g of groups) {
-    const target = workers.reduce((best, w) => (cost(w) < cost(best) ? w : best));
-    target.push(...g);
-  }
+  for (const g of groups) lighter(workers).push(...g);
   return workers.filter((w) => w.length > 0).sort(costliestFirst);
 }
 

@@ -122,19 +122,30 @@ const COST_SAMPLE = 10_000;
 
 /**
  * The projections to catch up, each with its estimated cost over the mix of event types at the
- * end of the log (see `estimateCatchUpCost`): a projection with a state per flow stream costs
- * several times one with a single state over the same events, which a count of projections
- * per group does not see.
+ * end of the log (see `estimateCatchUpCost`) scaled by how far behind it is: a projection with a
+ * state per flow stream costs several times one with a single state over the same events, which
+ * a count of projections per group does not see. Without a sample (the file cannot be read
+ * now) every projection costs the same and the catch-up goes on.
  */
-function withCosts(runtimes: readonly ProjectionRuntime[], eventsPath: string, head: number): GroupCandidate[] {
-  const sampler = openLogWindowReader(eventsPath);
+function withCosts(runtimes: readonly ProjectionRuntime[], eventsPath: string, head: number, logger: Logger): GroupCandidate[] {
+  const from = Math.max(0, head - COST_SAMPLE);
   let counts: Map<string, number>;
   try {
-    counts = sampler.typeCounts(Math.max(0, head - COST_SAMPLE));
-  } finally {
-    sampler.close();
+    const sampler = openLogWindowReader(eventsPath);
+    try {
+      counts = sampler.typeCounts(from);
+    } finally {
+      sampler.close();
+    }
+  } catch (err) {
+    logger.warn({ component: 'projector', err }, 'cannot sample the log to weigh the catch-up; weighing every projection the same');
+    return runtimes.map((r) => ({ name: r.name, definition: r.definition }));
   }
-  return runtimes.map((r) => ({ name: r.name, definition: r.definition, cost: estimateCatchUpCost(r.definition, counts) }));
+  const sampled = Math.max(1, head - from);
+  return runtimes.map((r) => {
+    const behind = head - Number(r.position?.commit ?? 0n);
+    return { name: r.name, definition: r.definition, cost: (estimateCatchUpCost(r.definition, counts) * behind) / sampled };
+  });
 }
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -351,7 +362,7 @@ export function startProjector(options: StartProjectorOptions): Projector {
     if (behind.length === 0) return false;
     // Workers start from the stored checkpoints: store what this thread applied first.
     commit();
-    const [own, ...others] = groupForThreads(withCosts(behind, eventsPath, Number(head.commit)), catchUpThreads);
+    const [own, ...others] = groupForThreads(withCosts(behind, eventsPath, Number(head.commit), logger), catchUpThreads);
     const here = own!.map(runtime);
     const until = Number(head.commit);
     logger.info({ component: 'projector', here: own, workers: others, until }, 'catching up by windows');

@@ -42,10 +42,11 @@ test('a prepared data key survives only when tokens were sealed under it', async
 /**
  * The store misbehaves where a callback has prepared its data key but not yet claimed: the fast
  * path's claim meets a conflict (nothing appended) and the read after it fails; then, on the
- * read path, the claim itself fails. The prepared key must not stay behind, live and unused.
+ * read path, the claim itself fails; then recording a refused code fails. The prepared key must
+ * not stay behind, live and unused, and the key of a grant is kept.
  */
 test('a callback whose claim fails leaves no live data key', async (t) => {
-  let fault: 'conflict' | 'read' | 'claim' | 'done' = 'done';
+  let fault: 'conflict' | 'read' | 'claim' | 'refusal' | 'done' = 'done';
   const wrapStore = (store: EventStore): EventStore =>
     new Proxy(store, {
       get(target, prop) {
@@ -54,6 +55,10 @@ test('a callback whose claim fails leaves no live data key', async (t) => {
             if (fault === 'conflict' && events.some((e) => e.type === 'CodeExchangeStarted')) {
               fault = 'read';
               return Promise.reject(new WrongExpectedVersionError(stream, 0n, 1n));
+            }
+            if (fault === 'refusal' && events.some((e) => e.type === 'FlowFailed')) {
+              fault = 'done';
+              return Promise.reject(new EngineError(ErrorCode.STORE_UNAVAILABLE, 'the store went away'));
             }
             if (fault === 'claim' && events.some((e) => e.type === 'CodeExchangeStarted')) {
               fault = 'done';
@@ -94,7 +99,16 @@ test('a callback whose claim fails leaves no live data key', async (t) => {
   t.is(faultNow(), 'done');
   t.is(liveKeysIn(path), 0, 'the key the read path prepared was discarded too');
 
+  // A code the authorization server refuses, and the store fails while recording the refusal.
+  const refused = await h.authorize('bob', 'files');
+  fault = 'refusal';
+  await t.throwsAsync(h.callback('files', { ...refused.callback, code: 'not-a-code-the-as-issued' }, refused.started.bindingSecret));
+  t.is(faultNow(), 'done');
+  t.is(peers.tokenRequests(), 1, 'the refused exchange was tried once');
+  t.is(liveKeysIn(path), 0, 'nothing was sealed under its key, so the key is gone');
+
   const retried = await h.callback('files', flow.callback, flow.started.bindingSecret);
   t.true(retried.ok, 'the same callback succeeds once the store answers again');
   t.is(liveKeysIn(path), 1, 'and keeps exactly the key its tokens were sealed under');
+  t.truthy(await h.engine.getAccessToken('alice', 'files'), 'the grant opens with that key');
 });

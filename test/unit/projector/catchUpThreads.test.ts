@@ -72,8 +72,16 @@ test('the costliest group comes first (the caller keeps it on its own thread), w
   t.true(split.every((g) => costOf(split[0]!) >= costOf(g)));
 });
 
-test('a group split for idle workers alternates its costliest members between the halves', (t) => {
+test('a group split for idle workers puts each member, costliest first, in the lighter half', (t) => {
   const flowOnly = candidates.filter((c) => c.definition === flow).map((c) => ({ ...c, cost: c.name === 'flow-status' ? 30 : c.name === 'flows-overview' ? 8 : 6 }));
   const groups = groupForThreads(flowOnly, 2);
-  t.deepEqual(groups.map((g) => [...g].sort()), [['expiry', 'flow-status'], ['flows-overview']]);
+  t.deepEqual(groups.map((g) => [...g].sort()), [['flow-status'], ['expiry', 'flows-overview']]);
+});
+
+test('projections the sample gave no cost still spread over the workers', (t) => {
+  const free = candidates.map((c) => ({ ...c, cost: 0 }));
+  const groups = groupForThreads(free, 2);
+  t.is(groups.length, 2);
+  t.deepEqual(groups.flat().sort(), candidates.map((c) => c.name).sort());
+  t.deepEqual(groupForThreads([], 2), []);
 });
