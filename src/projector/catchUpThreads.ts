@@ -1,19 +1,9 @@
-import { Worker } from 'node:worker_threads';
+import { siblingEntry, startWorker } from '../workerBoot.js';
 import type { CatchUpReport, CatchUpTask } from './catchUpWire.js';
 import type { QueryDefinition } from './definition.js';
 import type { ProjectionSource } from './projectionRuntime.js';
 
-/**
- * Loads the worker's entry. Under tsx (no build step) the worker registers tsx's loader itself:
- * Node 20 does not apply the parent's `--import tsx` to a worker's entry.
- */
-const BOOT = `
-const { workerData } = require('node:worker_threads');
-(workerData.entry.endsWith('.ts') ? import('tsx/esm/api').then((tsx) => tsx.register()) : Promise.resolve())
-  .then(() => import(workerData.entry))
-  .catch((err) => process.nextTick(() => { throw err; }));`;
-
-const ENTRY = new URL(`./catchUpWorker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
+const ENTRY = siblingEntry('catchUpWorker', import.meta.url);
 
 /** A projection as the grouping sees it. */
 export interface GroupCandidate {
@@ -101,7 +91,7 @@ export const CATCH_UP_RANK: Readonly<Record<CatchUpThreadsOutcome, number>> = { 
  */
 export function startCatchUpThreads(o: CatchUpThreadsOptions): CatchUpThreads {
   const { groups, onCommitted, log, ...task } = o;
-  const workers = groups.map((projections) => new Worker(BOOT, { eval: true, workerData: { entry: ENTRY, ...task, projections } }));
+  const workers = groups.map((projections) => startWorker(ENTRY, { ...task, projections }));
   const ended = Promise.all(
     workers.map(
       (worker) =>

@@ -1,23 +1,14 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Database } from 'better-sqlite3';
 import { EngineError, ErrorCode } from '../../errors.js';
+import { siblingEntry, startWorker } from '../../workerBoot.js';
 import type { AppendResult } from '../types.js';
 import { groupCommitFor } from './groupCommit.js';
 import type { SqliteStoreOptions } from './sqliteOptions.js';
 import type { SqliteWriter } from './sqliteWriter.js';
 import { fromWireError, writerStopped, type WriterReply, type WriterRequest } from './writerWire.js';
 
-/**
- * Loads the entry in the worker. Under tsx (no build step) the worker must register tsx's
- * loader itself: Node 20 does not apply the parent's `--import tsx` to a worker's entry.
- */
-const BOOT = `
-const { workerData } = require('node:worker_threads');
-(workerData.entry.endsWith('.ts') ? import('tsx/esm/api').then((tsx) => tsx.register()) : Promise.resolve())
-  .then(() => import(workerData.entry))
-  .catch((err) => process.nextTick(() => { throw err; }));`;
-
-const ENTRY = new URL(`./writerWorker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
+const ENTRY = siblingEntry('writerWorker', import.meta.url);
 
 type Pending = { resolve: (value: unknown) => void; reject: (err: unknown) => void };
 
@@ -32,7 +23,7 @@ class WriterThread {
   #sendLater: NodeJS.Immediate | undefined;
 
   constructor() {
-    this.#worker = new Worker(BOOT, { eval: true, workerData: { entry: ENTRY }, execArgv: [] });
+    this.#worker = startWorker(ENTRY, {}, { execArgv: [] });
     // Idle, it must not keep the process alive; a write in flight does (see #track).
     this.#worker.unref();
     this.#worker.on('message', (replies: WriterReply[]) => {
