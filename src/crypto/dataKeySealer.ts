@@ -55,22 +55,25 @@ export function createDataKeySealer(master: Sealer, keys: DataKeyStore): DataKey
   /**
    * The stored wrapped key, created first when missing; the first creator's wins. A put refused
    * because the id is taken reads the winner back (absent: a tombstone, the key was destroyed).
+   * `fresh`: the id was just drawn (`prepareKey`), so looking it up first would only miss.
    */
-  const ensureKey = async (keyId: string): Promise<Envelope> => {
-    const stored = await keys.get(keyId);
-    if (stored) return stored;
-    const fresh = master.seal(pooledRandomBytes(32).toString('base64url'), wrapAad(keyId)) as Envelope;
-    if (await keys.put(keyId, fresh)) {
-      prepared.set(keyId, fresh);
+  const ensureKey = async (keyId: string, fresh = false): Promise<Envelope> => {
+    if (!fresh) {
+      const stored = await keys.get(keyId);
+      if (stored) return stored;
+    }
+    const created = master.seal(pooledRandomBytes(32).toString('base64url'), wrapAad(keyId)) as Envelope;
+    if (await keys.put(keyId, created)) {
+      prepared.set(keyId, created);
       if (prepared.size > MAX_PREPARED) prepared.delete(prepared.keys().next().value!);
-      return fresh;
+      return created;
     }
     const winner = await keys.get(keyId);
     if (!winner) throw shredded(keyId);
     return winner;
   };
   return {
-    prepareKey: async (keyId) => void (await ensureKey(keyId)),
+    prepareKey: async (keyId) => void (await ensureKey(keyId, true)),
     async seal(keyId, plaintext, aad) {
       const wrapped = prepared.get(keyId) ?? (await ensureKey(keyId));
       prepared.delete(keyId);

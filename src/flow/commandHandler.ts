@@ -1,6 +1,6 @@
 import { EngineError, ErrorCode, quote } from '../errors.js';
 import { isWrongExpectedVersion, StreamNotFoundError } from '../store/errors.js';
-import type { AppendResult, Durability, EventData, EventStore } from '../store/types.js';
+import type { AppendResult, Durability, EventData, EventStore, RecordedEvent } from '../store/types.js';
 import { decodeOrThrow, type DomainEvent } from './catalogue.js';
 
 /** Reads and decodes a whole stream; a missing stream is an empty one. */
@@ -15,14 +15,19 @@ export async function readDomainEvents(store: EventStore, streamId: string): Pro
   return out;
 }
 
-/** The last revision of a stream (one event read), or null when it has none. */
-export async function lastRevision(store: EventStore, streamId: string): Promise<bigint | null> {
+/** The last event of a stream (one event read), or null when it has none. */
+export async function readLastEvent(store: EventStore, streamId: string): Promise<RecordedEvent | null> {
   try {
-    for await (const e of store.readStream(streamId, { direction: 'backwards', fromRevision: 'end', maxCount: 1 })) return e.revision;
+    for await (const e of store.readStream(streamId, { direction: 'backwards', fromRevision: 'end', maxCount: 1 })) return e;
   } catch (err) {
     if (!(err instanceof StreamNotFoundError)) throw err;
   }
   return null;
+}
+
+/** The last revision of a stream (one event read), or null when it has none. */
+export async function lastRevision(store: EventStore, streamId: string): Promise<bigint | null> {
+  return (await readLastEvent(store, streamId))?.revision ?? null;
 }
 
 export interface Handled<S> {

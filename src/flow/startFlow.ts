@@ -1,8 +1,8 @@
 import { obtainClient } from '../clients/registry.js';
 import { EngineError, ErrorCode, quote } from '../errors.js';
 import { isWrongExpectedVersion } from '../store/errors.js';
-import type { DomainEvent } from './catalogue.js';
-import { handleCommand, readDomainEvents } from './commandHandler.js';
+import { decodeOrThrow, type DomainEvent } from './catalogue.js';
+import { handleCommand, readDomainEvents, readLastEvent } from './commandHandler.js';
 import type { ConnectionEventData } from './connectionEvents.js';
 import { redirectUriFor, type FlowDeps } from './deps.js';
 import { foldFlow, initialFlowSnapshot, isFinal, toFlowState, type FlowState } from './evolve.js';
@@ -54,9 +54,19 @@ export function foldConnection(events: DomainEvent[]): ConnectionState {
 
 const initialFlowState: FlowState = toFlowState(initialFlowSnapshot, null);
 
-/** Reads and folds the connection stream of (user, server). */
+/**
+ * The connection state of (user, server) from the last event of its stream: the stream only
+ * grows (an event per attempt, for as long as the user has the server), and its last
+ * `ConnectionAttemptStarted` is all the state there is. Were another type ever last, the whole
+ * stream is folded.
+ */
 export async function readConnection(deps: Pick<FlowDeps, 'store'>, userId: string, serverName: string): Promise<ConnectionState> {
-  return foldConnection(await readDomainEvents(deps.store, connectionStream(userId, serverName)));
+  const stream = connectionStream(userId, serverName);
+  const raw = await readLastEvent(deps.store, stream);
+  if (raw === null) return { current: null, revision: null };
+  const last = decodeOrThrow(raw);
+  if (last.type === 'ConnectionAttemptStarted') return foldConnection([last]);
+  return foldConnection(await readDomainEvents(deps.store, stream));
 }
 
 /** Reads the flow an attempt points at; waits briefly when its creator has not written it yet. */

@@ -128,12 +128,26 @@ test('a key prepared by this sealer is sealed under without reading it back; a d
   let gets = 0;
   const sealer = createDataKeySealer(master, { ...store, get: (id) => (gets++, store.get(id)) });
   await sealer.prepareKey('grant-u3.k1');
-  t.is(gets, 1, 'one lookup to learn the id is free');
+  t.is(gets, 0, 'a freshly drawn id is stored without a lookup');
   const sealed = await sealer.seal('grant-u3.k1', 'tokens', AAD);
-  t.is(gets, 1, 'the seal used the key it had just stored');
+  t.is(gets, 0, 'the seal used the key it had just stored');
   t.is(await sealer.open(sealed, AAD), 'tokens');
 
   await sealer.prepareKey('grant-u3.k2');
   t.true(await sealer.discard('grant-u3.k2'));
   t.true(isEngineError(await t.throwsAsync(sealer.seal('grant-u3.k2', 'late', AAD)), 'key_shredded'));
+});
+
+test('two sealers preparing one key id at once seal under the one that was stored', async (t) => {
+  const master = createSealer({ activeKey: key() });
+  const keys = createMemoryDataKeyStore();
+  const a = createDataKeySealer(master, keys);
+  const b = createDataKeySealer(master, keys);
+  // Neither looks up first: the second put is refused and reads the winner back.
+  await Promise.all([a.prepareKey('grant-u4'), b.prepareKey('grant-u4')]);
+  const [fromA, fromB] = await Promise.all([a.seal('grant-u4', 'from-a', AAD), b.seal('grant-u4', 'from-b', AAD)]);
+  t.is(await b.open(fromA, AAD), 'from-a');
+  t.is(await a.open(fromB, AAD), 'from-b');
+  t.true(await a.discard('grant-u4'));
+  t.true(isEngineError(await t.throwsAsync(b.prepareKey('grant-u4')), 'key_shredded'), 'a tombstoned id is not created again');
 });
