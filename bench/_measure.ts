@@ -60,19 +60,26 @@ export async function measure(once: Once, runs = 3, warmUp = 1): Promise<Measure
 }
 
 /**
- * Measures two contenders in alternation (a, b, a, b, …): on a shared machine the load drifts
- * during a run, and alternating exposes both sides to the same drift, which keeps their ratio
+ * Measures contenders in alternation (a, b, c, a, b, c, …): on a shared machine the load drifts
+ * during a run, and an in-process peer (an authorization server) warms up and accumulates state
+ * as runs go by; alternating exposes every contender to the same drift, which keeps their ratios
  * honest even when the absolute figures move.
  */
-export async function measurePair(a: Once, b: Once, runs = 3, warmUp = 1): Promise<[Measured, Measured]> {
-  const kept: [Run[], Run[]] = [[], []];
+export async function measureAlternating(contenders: readonly Once[], runs = 3, warmUp = 1): Promise<Measured[]> {
+  const kept: Run[][] = contenders.map(() => []);
   for (let i = 0; i < warmUp + runs; i++) {
-    for (const [side, once] of [a, b].entries()) {
+    for (const [side, once] of contenders.entries()) {
       const run = await once();
       if (i >= warmUp) kept[side]!.push(run);
     }
   }
-  return [summarise(kept[0]), summarise(kept[1])];
+  return kept.map(summarise);
+}
+
+/** {@link measureAlternating} for two contenders. */
+export async function measurePair(a: Once, b: Once, runs = 3, warmUp = 1): Promise<[Measured, Measured]> {
+  const [ma, mb] = await measureAlternating([a, b], runs, warmUp);
+  return [ma!, mb!];
 }
 
 /** Seconds taken by `fn`. */

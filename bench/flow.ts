@@ -21,7 +21,7 @@ import { openDataKeyStore } from '../src/store/dataKeys/index.js';
 import { openEventStore } from '../src/store/openEventStore.js';
 import { followAuthorization } from '../test/support/browserless.js';
 import { startEngine, startPeers, type Peers } from '../test/support/engineHarness.js';
-import { formatRate, measure, printTable, timed } from './_measure.js';
+import { formatRate, measureAlternating, printTable, timed } from './_measure.js';
 
 const FLOWS = Number(process.env.BENCH_FLOWS ?? 150);
 /** Browsers at once in the concurrent rows (a multi-user server's load); 1 is the latency view. */
@@ -86,9 +86,15 @@ export async function run(): Promise<void> {
     try {
       let k = 0;
       for (const concurrency of [1, CONCURRENCY]) {
-        const bare = await measure(() => bareFlows(peers, FLOWS, concurrency));
-        for (const sync of concurrency === 1 ? (['full', 'normal'] as const) : (['full'] as const)) {
-          const engine = await measure(() => engineFlows(peers, FLOWS, concurrency, join(dir, `events-${k++}.db`), sync));
+        const syncs = concurrency === 1 ? (['full', 'normal'] as const) : (['full'] as const);
+        // Bare and engine runs alternate: the in-process AS and MCP server warm up and grow as
+        // flows go by, which a block of runs per contender would credit to one side.
+        const [bare, ...engines] = await measureAlternating([
+          () => bareFlows(peers, FLOWS, concurrency),
+          ...syncs.map((sync) => () => engineFlows(peers, FLOWS, concurrency, join(dir, `events-${k++}.db`), sync)),
+        ]);
+        for (const [i, sync] of syncs.entries()) {
+          const engine = engines[i]!;
           rows.push([
             kind === 'sdk' ? 'SDK demo AS' : 'oidc-provider',
             String(concurrency),
