@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { EngineError, ErrorCode, quote } from '../../errors.js';
 import { MAX_EVENT_BYTES, type EventData, type ExpectedRevision, type StreamAppend } from '../types.js';
 import { serializeJson } from './serializeJson.js';
+import { timeOrderedId } from './timeOrderedId.js';
 import { normaliseEventId, validateEventType, validateExpectedRevision, validateStreamName } from './validateInput.js';
 
 /** An event ready for the INSERT: every check done, JSON text computed. */
@@ -37,7 +37,7 @@ export function prepareBatch(events: EventData | EventData[]): PreparedEvent[] {
       throw new EngineError(ErrorCode.INVALID_ARGUMENT, `Event #${i} is not an object`);
     }
     validateEventType(event.type);
-    const id = event.id === undefined ? randomUUID() : normaliseEventId(event.id);
+    const id = event.id === undefined ? timeOrderedId() : normaliseEventId(event.id);
     const data = serializeJson(event.data, `Event #${i} data`);
     const metadata = event.metadata === undefined ? EMPTY_METADATA : serializeJson(event.metadata, `Event #${i} metadata`);
     const size = eventBytes(data, metadata);
