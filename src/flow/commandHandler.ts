@@ -15,14 +15,19 @@ export async function readDomainEvents(store: EventStore, streamId: string): Pro
   return out;
 }
 
-/** The last event of a stream (one event read), or null when it has none. */
+/**
+ * The last event of a stream (one event read), or null when it has none. The read runs to its
+ * end rather than being left after the first event: leaving a gRPC read early depends on its
+ * cancellation, which a store's `close()` would otherwise wait for.
+ */
 export async function readLastEvent(store: EventStore, streamId: string): Promise<RecordedEvent | null> {
+  let last: RecordedEvent | null = null;
   try {
-    for await (const e of store.readStream(streamId, { direction: 'backwards', fromRevision: 'end', maxCount: 1 })) return e;
+    for await (const e of store.readStream(streamId, { direction: 'backwards', fromRevision: 'end', maxCount: 1 })) last ??= e;
   } catch (err) {
     if (!(err instanceof StreamNotFoundError)) throw err;
   }
-  return null;
+  return last;
 }
 
 /** The last revision of a stream (one event read), or null when it has none. */

@@ -97,7 +97,7 @@ export async function startFlow(deps: FlowDeps, input: StartFlowInput): Promise<
 
   let prepared: Awaited<ReturnType<typeof prepare>> | undefined;
   for (let attempt = 1; attempt <= 8; attempt++) {
-    const conn = attempt === 1 && input.connection ? input.connection : foldConnection(await readDomainEvents(deps.store, connStream));
+    const conn = attempt === 1 && input.connection ? input.connection : await readConnection(deps, userId, serverName);
     const nowMs = deps.clock.now().getTime();
     let previous: FlowState | null = null;
     if (conn.current) {
