@@ -1,4 +1,8 @@
+import type { Logger } from '../flow/deps.js';
+import { openLogWindowReader } from '../store/sqlite/logWindowReader.js';
+import type { GroupCandidate } from './catchUpThreads.js';
 import type { QueryDefinition } from './definition.js';
+import type { ProjectionRuntime } from './projectionRuntime.js';
 
 /**
  * Per event a projection sees during a catch-up, in microseconds of one thread, as measured by
@@ -25,4 +29,35 @@ export function estimateCatchUpCost(definition: QueryDefinition | undefined, typ
     for (const type of Object.keys(handlers)) if (type !== '$init') events += typeCounts.get(type) ?? 0;
   }
   return events * (READ_US + (definition.partitioning === 'stream' ? STREAM_HANDLER_US : HANDLER_US));
+}
+
+/** Positions sampled at the log's end to weigh a catch-up's groups (a type count over them). */
+const COST_SAMPLE = 10_000;
+
+/**
+ * The projections to catch up, each with its estimated cost over the mix of event types at the
+ * end of the log (see `estimateCatchUpCost`) scaled by how far behind it is: a projection with a
+ * state per flow stream costs several times one with a single state over the same events, which
+ * a count of projections per group does not see. Without a sample (the file cannot be read
+ * now) every projection costs the same and the catch-up goes on.
+ */
+export function withCosts(runtimes: readonly ProjectionRuntime[], eventsPath: string, head: number, logger: Logger): GroupCandidate[] {
+  const from = Math.max(0, head - COST_SAMPLE);
+  let counts: Map<string, number>;
+  try {
+    const sampler = openLogWindowReader(eventsPath);
+    try {
+      counts = sampler.typeCounts(from);
+    } finally {
+      sampler.close();
+    }
+  } catch (err) {
+    logger.warn({ component: 'projector', err }, 'cannot sample the log to weigh the catch-up; weighing every projection the same');
+    return runtimes.map((r) => ({ name: r.name, definition: r.definition }));
+  }
+  const sampled = Math.max(1, head - from);
+  return runtimes.map((r) => {
+    const behind = head - Number(r.position?.commit ?? 0n);
+    return { name: r.name, definition: r.definition, cost: (estimateCatchUpCost(r.definition, counts) * behind) / sampled };
+  });
 }

@@ -4,8 +4,8 @@ import { silentLogger, type Logger } from '../flow/deps.js';
 import type { ProjectionStateStore } from '../store/projectionState/types.js';
 import type { EventStore, Position, RecordedEvent, Subscription } from '../store/types.js';
 import { applyBatch, commitRuntimes } from './applyBatch.js';
-import { estimateCatchUpCost } from './catchUpCost.js';
-import { CATCH_UP_RANK as RANK, groupForThreads, startCatchUpThreads, type CatchUpThreads, type CatchUpThreadsOutcome, type GroupCandidate } from './catchUpThreads.js';
+import { withCosts } from './catchUpCost.js';
+import { CATCH_UP_RANK as RANK, groupForThreads, startCatchUpThreads, type CatchUpThreads, type CatchUpThreadsOutcome } from './catchUpThreads.js';
 import { catchUpByWindows, handledTypes } from './windowCatchUp.js';
 import { openLogWindowReader } from '../store/sqlite/logWindowReader.js';
 import { loadProjectionFiles } from './loadProjections.js';
@@ -116,37 +116,6 @@ const fileOf = (store: EventStore): string | undefined => {
 };
 /** Catch-ups refused by another process moving a checkpoint before workers are given up. */
 const MAX_THREAD_CONFLICTS = 3;
-
-/** Positions sampled at the log's end to weigh a catch-up's groups (a type count over them). */
-const COST_SAMPLE = 10_000;
-
-/**
- * The projections to catch up, each with its estimated cost over the mix of event types at the
- * end of the log (see `estimateCatchUpCost`) scaled by how far behind it is: a projection with a
- * state per flow stream costs several times one with a single state over the same events, which
- * a count of projections per group does not see. Without a sample (the file cannot be read
- * now) every projection costs the same and the catch-up goes on.
- */
-function withCosts(runtimes: readonly ProjectionRuntime[], eventsPath: string, head: number, logger: Logger): GroupCandidate[] {
-  const from = Math.max(0, head - COST_SAMPLE);
-  let counts: Map<string, number>;
-  try {
-    const sampler = openLogWindowReader(eventsPath);
-    try {
-      counts = sampler.typeCounts(from);
-    } finally {
-      sampler.close();
-    }
-  } catch (err) {
-    logger.warn({ component: 'projector', err }, 'cannot sample the log to weigh the catch-up; weighing every projection the same');
-    return runtimes.map((r) => ({ name: r.name, definition: r.definition }));
-  }
-  const sampled = Math.max(1, head - from);
-  return runtimes.map((r) => {
-    const behind = head - Number(r.position?.commit ?? 0n);
-    return { name: r.name, definition: r.definition, cost: (estimateCatchUpCost(r.definition, counts) * behind) / sampled };
-  });
-}
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const RETRY_MS = 500;
