@@ -112,10 +112,10 @@ export async function run(): Promise<void> {
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  console.log(`${FLOWS} flows per run, median of 3 runs; one browser at a time (each flow waits for every commit: the latency`);
-  console.log(`view) and ${CONCURRENCY} at once (a multi-user server: commits of concurrent flows share an fsync). synchronous=full,`);
-  console.log('the default, fsyncs once per flow (tokens + completion; the start and the exchange claim with its data key are');
-  console.log('committed with deferred durability, on the writer thread like every write); normal shows the engine\'s own cost');
-  console.log('without the disk\'s fsync latency. ms/flow = 1 / (flows/s).\n');
+  console.log(`${FLOWS} flows per run, median of 3 runs, bare and engine runs in turn; one browser at a time (each flow waits`);
+  console.log(`for every commit: the latency view) and ${CONCURRENCY} at once (a multi-user server: commits of concurrent flows share`);
+  console.log('an fsync). synchronous=full, the default, fsyncs once per flow (tokens + completion; the start and the exchange');
+  console.log('claim with its data key are committed with deferred durability and flushed by that fsync); normal shows the');
+  console.log('engine\'s own cost without the disk\'s fsync latency. ms/flow = 1 / (flows/s).\n');
   printTable(['authorization server', 'browsers at once', 'synchronous', 'bare SDK flows/s', 'engine flows/s', 'bare ms/flow', 'engine ms/flow', 'engine cost (target ≤ 1.25×)'], rows);
 }
