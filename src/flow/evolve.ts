@@ -41,7 +41,7 @@ const steps = compileFlowSteps();
  * to xstate's public `transition()` on legal and illegal events alike.
  */
 export function evolve(snapshot: FlowSnapshot, event: FlowMachineEvent): FlowSnapshot {
-  return steps !== null ? stepFlowSnapshot(steps, snapshot, event) : machineTransition(snapshot, event, scope);
+  return steps !== null ? stepFlowSnapshot(steps, snapshot, event) : evolveWithXstate(snapshot, event);
 }
 
 /** The same fold through xstate's own `transition()` with the shared inert scope. */

@@ -3,7 +3,7 @@ import { CheckpointConflictError } from '../store/projectionState/types.js';
 import type { Position, RecordedEvent } from '../store/types.js';
 import { categoriesOf } from './eventFilter.js';
 import type { ProjectionRuntime } from './projectionRuntime.js';
-import type { DriveResult, SliceJob } from './sliceDriver.js';
+import type { Drive, SliceJob } from './sliceDriver.js';
 
 /** Freezes an event's payload so that one projection's handler cannot change what the next one sees. */
 function deepFreeze(value: unknown): void {
@@ -17,8 +17,6 @@ function deepFreeze(value: unknown): void {
   }
 }
 
-/** The slice driver's signature (`createSliceDriver()`). */
-export type Drive = (jobs: SliceJob[], timeoutMs: number) => DriveResult;
 
 /**
  * Applies a batch (in position order) to every runtime's memory, no commit: each runtime takes

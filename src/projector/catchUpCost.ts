@@ -1,7 +1,7 @@
 import type { Logger } from '../flow/deps.js';
 import { openLogWindowReader } from '../store/sqlite/logWindowReader.js';
 import type { GroupCandidate } from './catchUpThreads.js';
-import type { QueryDefinition } from './definition.js';
+import { handledTypesOf, type QueryDefinition } from './definition.js';
 import type { ProjectionRuntime } from './projectionRuntime.js';
 
 /**
@@ -20,14 +20,11 @@ const STREAM_HANDLER_US = 9;
  * with `$any` handles every event; an unreadable definition costs nothing (it faults at once).
  */
 export function estimateCatchUpCost(definition: QueryDefinition | undefined, typeCounts: ReadonlyMap<string, number>): number {
-  const handlers = definition?.handlers;
-  if (!handlers) return 0;
+  if (!definition?.handlers) return 0;
+  const handled = handledTypesOf(definition);
   let events = 0;
-  if (Object.prototype.hasOwnProperty.call(handlers, '$any')) {
-    for (const n of typeCounts.values()) events += n;
-  } else {
-    for (const type of Object.keys(handlers)) if (type !== '$init') events += typeCounts.get(type) ?? 0;
-  }
+  if (handled === undefined) for (const n of typeCounts.values()) events += n;
+  else for (const type of handled) events += typeCounts.get(type) ?? 0;
   return events * (READ_US + (definition.partitioning === 'stream' ? STREAM_HANDLER_US : HANDLER_US));
 }
 

@@ -34,7 +34,7 @@ try {
     return r;
   });
   const eventTypes = handledTypes(runtimes);
-  const reader = openLogWindowReader(task.eventsPath, eventTypes === undefined ? {} : { eventTypes });
+  const reader = openLogWindowReader(task.eventsPath, { eventTypes });
   try {
     const handledBefore = new Map(runtimes.map((r) => [r.name, 0]));
     const result = await catchUpByWindows({

@@ -47,3 +47,10 @@ export function selects(selector: SourceSelector, streamId: string): boolean {
       return selector.streams.includes(streamId);
   }
 }
+
+/** The event types a definition's handlers name (`$init` aside); undefined when `$any` takes every type. */
+export function handledTypesOf(d: QueryDefinition): string[] | undefined {
+  const h = d.handlers ?? {};
+  if (Object.hasOwn(h, '$any')) return undefined;
+  return Object.keys(h).filter((type) => type !== '$init');
+}

@@ -41,6 +41,17 @@ const MAX_TRACKED_PER_CACHED = 2;
 export const positionAfter = (a: Position, b: Position | null): boolean =>
   b === null || a.commit > b.commit || (a.commit === b.commit && a.prepare > b.prepare);
 
+/** The lowest position among the running runtimes: null when one has applied nothing yet, undefined when none runs. */
+export function lowestPosition(runtimes: Iterable<ProjectionRuntime>): Position | null | undefined {
+  let low: Position | null | undefined;
+  for (const r of runtimes) {
+    if (r.status !== 'running') continue;
+    if (r.position === null) return null;
+    if (low === undefined || (low !== null && positionAfter(low, r.position))) low = r.position;
+  }
+  return low;
+}
+
 /**
  * One projection hosted in its own `node:vm` context: compiled from its file, fed batches of
  * events by the projector, faulted (and frozen at its last checkpoint) when a handler throws

@@ -6,10 +6,11 @@ import type { EventStore, Position, RecordedEvent, Subscription } from '../store
 import { applyBatch, commitRuntimes } from './applyBatch.js';
 import { withCosts } from './catchUpCost.js';
 import { CATCH_UP_RANK as RANK, groupForThreads, startCatchUpThreads, type CatchUpThreads, type CatchUpThreadsOutcome } from './catchUpThreads.js';
-import { catchUpByWindows, handledTypes } from './windowCatchUp.js';
+import { catchUpByWindows, handledTypes, turn } from './windowCatchUp.js';
 import { openLogWindowReader } from '../store/sqlite/logWindowReader.js';
+import { MEMORY_PATH } from '../store/sqlite/sqliteOptions.js';
 import { loadProjectionFiles } from './loadProjections.js';
-import { positionAfter, ProjectionRuntime, type ProjectionSource } from './projectionRuntime.js';
+import { lowestPosition, positionAfter, ProjectionRuntime, type ProjectionSource } from './projectionRuntime.js';
 import { createSliceDriver } from './sliceDriver.js';
 import type { ProjectionReader } from './reader.js';
 
@@ -112,12 +113,11 @@ interface Waiter {
 /** The SQLite file of a file-backed SQLite event store; undefined for any other store. */
 const fileOf = (store: EventStore): string | undefined => {
   const path = (store as { path?: unknown }).path;
-  return typeof path === 'string' && path !== ':memory:' ? path : undefined;
+  return typeof path === 'string' && path !== MEMORY_PATH ? path : undefined;
 };
 /** Catch-ups refused by another process moving a checkpoint before workers are given up. */
 const MAX_THREAD_CONFLICTS = 3;
 
-const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const RETRY_MS = 500;
 /** Events handed to the projections at once while catching up (commits still follow `batchSize`). */
 const APPLY_CHUNK = 2500;
@@ -299,15 +299,7 @@ export function startProjector(options: StartProjectorOptions): Projector {
     wakeLoop?.();
   };
 
-  const lowestPosition = (): Position | null | undefined => {
-    let low: Position | null | undefined;
-    for (const r of runtimes.values()) {
-      if (r.status !== 'running') continue;
-      if (r.position === null) return null;
-      if (low === undefined || (low !== null && positionAfter(low, r.position))) low = r.position;
-    }
-    return low; // undefined: nothing runs
-  };
+  const lowest = (): Position | null | undefined => lowestPosition(runtimes.values());
 
   /** The catch-up running in worker threads, if any (stop() asks it to end). */
   let threads: CatchUpThreads | undefined;
@@ -358,7 +350,7 @@ export function startProjector(options: StartProjectorOptions): Projector {
           });
     let outcome: CatchUpThreadsOutcome;
     const eventTypes = handledTypes(here);
-    const reader = openLogWindowReader(eventsPath, eventTypes === undefined ? {} : { eventTypes });
+    const reader = openLogWindowReader(eventsPath, { eventTypes });
     try {
       const result = await catchUpByWindows({
         reader,
@@ -396,7 +388,7 @@ export function startProjector(options: StartProjectorOptions): Projector {
 
   const loop = async (): Promise<void> => {
     while (!stopped) {
-      if (lowestPosition() === undefined) {
+      if (lowest() === undefined) {
         await new Promise<void>((resolve) => (wakeLoop = resolve));
         wakeLoop = undefined;
         continue;
@@ -405,7 +397,7 @@ export function startProjector(options: StartProjectorOptions): Projector {
       // That awaited: stop() may have come (subscribing now would wait for events forever), or
       // a rebuild that moved the lowest position.
       if (stopped) break;
-      const from = lowestPosition();
+      const from = lowest();
       if (from === undefined) continue;
       const gen = generation;
       try {

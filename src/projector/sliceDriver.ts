@@ -59,6 +59,9 @@ const cpuMicros = (): number => {
   return u.user + u.system;
 };
 
+/** Runs slices of jobs under one vm time limit each (see {@link createSliceDriver}). */
+export type Drive = (jobs: SliceJob[], timeoutMs: number) => DriveResult;
+
 /**
  * Runs the guest loops of several projections under one `runInContext({ timeout })`: the vm
  * time limit covers everything the script run calls, guest functions of other contexts
@@ -66,7 +69,7 @@ const cpuMicros = (): number => {
  * batch instead of one each. When the watchdog stops a run, the job that was running is the
  * one reported; the jobs before it finished, the ones after it have not started.
  */
-export function createSliceDriver(): (jobs: SliceJob[], timeoutMs: number) => DriveResult {
+export function createSliceDriver(): Drive {
   const context = createContext({}, { name: 'projector slice driver', codeGeneration: { strings: false, wasm: false } });
   const driver = new Script(DRIVER_SOURCE, { filename: 'projector-driver.js' }).runInContext(context) as (
     now: () => number,

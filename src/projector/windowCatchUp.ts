@@ -2,7 +2,8 @@ import type { ProjectionCommit, ProjectionStateStore } from '../store/projection
 import type { LogWindowReader } from '../store/sqlite/logWindowReader.js';
 import { toPosition } from '../store/sqlite/toRecordedEvent.js';
 import { applyBatch, commitRuntimes } from './applyBatch.js';
-import type { ProjectionRuntime } from './projectionRuntime.js';
+import { handledTypesOf } from './definition.js';
+import { lowestPosition, type ProjectionRuntime } from './projectionRuntime.js';
 import { createSliceDriver } from './sliceDriver.js';
 
 /** Positions read at once: about the projector's apply chunk, so events are handled while young. */
@@ -39,25 +40,20 @@ export function handledTypes(runtimes: readonly ProjectionRuntime[]): string[] |
   for (const r of runtimes) {
     const d = r.definition;
     if (r.status !== 'running' || !d?.handlers) continue;
-    for (const key of Object.keys(d.handlers)) {
-      if (key === '$any') return undefined;
-      if (key !== '$init') types.add(key);
-    }
+    const handled = handledTypesOf(d);
+    if (handled === undefined) return undefined;
+    for (const type of handled) types.add(type);
   }
   return [...types].sort();
 }
 
-const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+/** One turn of the event loop: requests (or a worker's stop message) get in between. */
+export const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** The lowest position of the running runtimes as a log position (0: from the start); null when none runs. */
 function lowest(runtimes: readonly ProjectionRuntime[]): number | null {
-  let low: number | null = null;
-  for (const r of runtimes) {
-    if (r.status !== 'running') continue;
-    const p = r.position === null ? 0 : Number(r.position.commit);
-    if (low === null || p < low) low = p;
-  }
-  return low;
+  const p = lowestPosition(runtimes);
+  return p === undefined ? null : p === null ? 0 : Number(p.commit);
 }
 
 /**

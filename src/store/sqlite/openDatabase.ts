@@ -7,7 +7,8 @@ import { DEFAULT_BUSY_TIMEOUT_MS, MEMORY_PATH, type SqliteStoreOptions } from '.
 
 const SYNCHRONOUS_CODE = { normal: 1, full: 2 } as const;
 
-function isBusy(err: unknown): boolean {
+/** SQLITE_BUSY (any extended code): another connection holds the lock this one needs. */
+export function isBusy(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
 }

@@ -20,7 +20,7 @@ import { schemaVersion } from './migrations.js';
 import { openDatabase } from './openDatabase.js';
 import { prepareAppend, prepareAppends } from './prepareBatch.js';
 import { PagedReader } from './pagedReader.js';
-import { DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_POLL_INTERVAL_MS, MEMORY_PATH, type SqliteStoreOptions } from './sqliteOptions.js';
+import { DEFAULT_POLL_INTERVAL_MS, MEMORY_PATH, type SqliteStoreOptions } from './sqliteOptions.js';
 import { SqliteSubscription, type SubscriptionSource } from './sqliteSubscription.js';
 import { prepareStatements, ROW, type Statements } from './statements.js';
 import { compileFilter } from './subscriptionFilter.js';
@@ -83,7 +83,7 @@ export class SqliteEventStore implements EventStore {
     this.#writer =
       options.path === MEMORY_PATH || options.writer === 'inline'
         ? inline
-        : createThreadWriter(options, notify, { db: this.#db, writer: inline, busyTimeoutMs: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
+        : createThreadWriter(options, notify, { db: this.#db, writer: inline });
     this.#source = {
       readAfter: (after, limit) => this.#open().allForwards.all(after + 1, limit),
       watcher: this.#watcher,

@@ -4,7 +4,8 @@ import { EngineError, ErrorCode } from '../../errors.js';
 import { siblingEntry, startWorker } from '../../workerBoot.js';
 import type { AppendResult } from '../types.js';
 import { groupCommitFor } from './groupCommit.js';
-import type { SqliteStoreOptions } from './sqliteOptions.js';
+import { isBusy } from './openDatabase.js';
+import { DEFAULT_BUSY_TIMEOUT_MS, type SqliteStoreOptions } from './sqliteOptions.js';
 import type { SqliteWriter } from './sqliteWriter.js';
 import { fromWireError, writerStopped, type WriterReply, type WriterRequest } from './writerWire.js';
 
@@ -115,12 +116,7 @@ class WriterThread {
 }
 
 /** SQLITE_BUSY from BEGIN (the write lock is taken), as such or as the cause of store_unavailable. */
-function isBusy(err: unknown): boolean {
-  const code = (e: unknown) => (e as { code?: unknown } | null)?.code;
-  const direct = code(err);
-  const cause = code((err as { cause?: unknown } | null)?.cause);
-  return [direct, cause].some((c) => typeof c === 'string' && c.startsWith('SQLITE_BUSY'));
-}
+const refusedAsBusy = (err: unknown): boolean => isBusy(err) || isBusy((err as { cause?: unknown } | null)?.cause);
 
 let current: WriterThread | undefined;
 let nextHandle = 1;
@@ -147,8 +143,6 @@ export async function stopWriterThread(): Promise<void> {
 export interface InlineSide {
   db: Database;
   writer: SqliteWriter;
-  /** The connection's busy timeout, restored after each inline attempt. */
-  busyTimeoutMs: number;
 }
 
 interface Queued {
@@ -177,7 +171,9 @@ interface Queued {
  * Costs: a message each way per turn that reaches the thread, and a thread start the first
  * time a process writes durably (a few hundred ms under tsx).
  */
-export function createThreadWriter(options: SqliteStoreOptions, onCommitted: () => void, inline?: InlineSide): SqliteWriter {
+export function createThreadWriter(options: SqliteStoreOptions, onCommitted: () => void, inline: InlineSide): SqliteWriter {
+  // The connection's busy timeout, restored after each inline attempt.
+  const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
   const handle = nextHandle++;
   let thread: WriterThread | undefined;
   let closed = false;
@@ -204,7 +200,7 @@ export function createThreadWriter(options: SqliteStoreOptions, onCommitted: () 
     // is busy. Then fsyncs go to the thread for a while, where they overlap and spare the loop.
     if (durable > 1 || (durable > 0 && !idle)) contendedAt = now;
     const alone = now - contendedAt > CONTENTION_WINDOW_MS;
-    if (inline && idle && (durable === 0 || alone)) {
+    if (idle && (durable === 0 || alone)) {
       commitInline(inline, batch);
       return;
     }
@@ -239,7 +235,7 @@ export function createThreadWriter(options: SqliteStoreOptions, onCommitted: () 
       attempt.then(
         (value) => (q.resolve(value), settled()),
         (err: unknown) => {
-          if (isBusy(err)) busyRefused.push(q);
+          if (refusedAsBusy(err)) busyRefused.push(q);
           else q.reject(err);
           settled();
         },
@@ -249,7 +245,7 @@ export function createThreadWriter(options: SqliteStoreOptions, onCommitted: () 
     try {
       groupCommitFor(side.db).flush();
     } finally {
-      side.db.pragma(`busy_timeout = ${side.busyTimeoutMs}`);
+      side.db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     }
   };
 
@@ -289,7 +285,7 @@ export function createThreadWriter(options: SqliteStoreOptions, onCommitted: () 
       if (closed) return;
       flush();
       closed = true;
-      await inline?.writer.close();
+      await inline.writer.close();
       const t = thread;
       // Never opened there: nothing to commit or close.
       if (t === undefined || t.stopped) return;
