@@ -1,5 +1,5 @@
 import type { ProjectionCommit, ProjectionStateStore } from '../store/projectionState/types.js';
-import { CheckpointConflictError } from '../store/projectionState/types.js';
+import { CheckpointConflictError, StateStoreBusyError } from '../store/projectionState/types.js';
 import type { Position, RecordedEvent } from '../store/types.js';
 import { categoriesOf } from './eventFilter.js';
 import type { ProjectionRuntime } from './projectionRuntime.js';
@@ -62,15 +62,17 @@ export function applyBatch(runtimes: Iterable<ProjectionRuntime>, batch: Recorde
 export type CommitOutcome =
   | { kind: 'stored'; commits: ProjectionCommit[] }
   | { kind: 'conflict'; projection: string }
+  | { kind: 'busy' }
   | { kind: 'failed'; error: unknown };
 
 /**
  * Persists what changed in the runtimes (partition states and checkpoints) in one transaction
  * of the state store, and tells each runtime what was stored. `conflict`: another process (or
- * thread) moved one of the checkpoints, nothing was stored; `failed`: storage trouble, nothing
- * was stored and memory stays ahead.
+ * thread) moved one of the checkpoints, nothing was stored; `busy` (only with `wait: false`):
+ * another connection held the write lock, nothing was stored and memory stays ahead; `failed`:
+ * storage trouble, nothing was stored and memory stays ahead.
  */
-export function commitRuntimes(stateStore: ProjectionStateStore, runtimes: Iterable<ProjectionRuntime>): CommitOutcome {
+export function commitRuntimes(stateStore: ProjectionStateStore, runtimes: Iterable<ProjectionRuntime>, options?: { wait?: boolean }): CommitOutcome {
   const byName = new Map<string, ProjectionRuntime>();
   const commits: ProjectionCommit[] = [];
   for (const r of runtimes) {
@@ -81,9 +83,10 @@ export function commitRuntimes(stateStore: ProjectionStateStore, runtimes: Itera
   }
   if (commits.length === 0) return { kind: 'stored', commits };
   try {
-    stateStore.commit(commits);
+    stateStore.commit(commits, options);
   } catch (err) {
     if (err instanceof CheckpointConflictError) return { kind: 'conflict', projection: err.projection };
+    if (err instanceof StateStoreBusyError) return { kind: 'busy' };
     return { kind: 'failed', error: err };
   }
   for (const c of commits) byName.get(c.name)!.committed(c);

@@ -119,6 +119,10 @@ const fileOf = (store: EventStore): string | undefined => {
 const MAX_THREAD_CONFLICTS = 3;
 
 const RETRY_MS = 500;
+/** A live commit that found the write lock taken is tried again this much later, doubling. */
+const BUSY_RETRY_MS = 2;
+/** Live commits put off in a row before the projector says so in its log. */
+const BUSY_WARN_AFTER = 20;
 /** Events handed to the projections at once while catching up (commits still follow `batchSize`). */
 const APPLY_CHUNK = 2500;
 
@@ -204,9 +208,17 @@ export function startProjector(options: StartProjectorOptions): Projector {
     else w.reject(err);
   };
 
-  const commit = (): void => {
+  /** A projection holds more changed partitions than it may cache: they go once stored. */
+  const overCache = (): boolean => {
+    for (const r of runtimes.values()) if (r.cachedPartitions() > maxCachedPartitions) return true;
+    return false;
+  };
+
+  /** Commits; with `wait: false`, returns false (nothing stored) instead of waiting for another connection's write lock. */
+  const commit = (options?: { wait: false }): boolean => {
     lastCommitAt = performance.now();
-    const outcome = commitRuntimes(stateStore, runtimes.values());
+    const outcome = commitRuntimes(stateStore, runtimes.values(), options);
+    if (outcome.kind === 'busy') return false;
     if (outcome.kind === 'conflict') {
       logger.info({ component: 'projector', projection: outcome.projection }, 'another process moved a checkpoint; following it');
       for (const r of runtimes.values()) r.resync();
@@ -215,6 +227,7 @@ export function startProjector(options: StartProjectorOptions): Projector {
       // Storage trouble: memory stays ahead and the next batch retries the commit.
       logger.error({ component: 'projector', err: outcome.error }, 'cannot persist projection states');
     }
+    return true;
   };
 
   /**
@@ -234,9 +247,29 @@ export function startProjector(options: StartProjectorOptions): Projector {
   let deferredCommit: NodeJS.Timeout | undefined;
   /** When a flush last committed: the first flush after a quiet spell commits at once. */
   let lastFlushCommitAt = Number.NEGATIVE_INFINITY;
-  const flushCommit = (): void => {
+  /** Live commits in a row that found the write lock taken (see {@link flushCommit}). */
+  let busyCommits = 0;
+  /**
+   * A live commit runs on the event loop, so it does not wait for the write lock: SQLite's
+   * busy handler would sleep the whole loop (1, 2, 5, 10 ms... steps) while another connection
+   * commits, such as the event store's writer during its fsync or a catch-up worker storing
+   * 100k partitions. A taken lock puts the commit off instead (2 ms, doubling up to
+   * `liveCommitIntervalMs`), memory staying ahead: waiters wait on applied positions, not
+   * stored ones, and a crash re-handles from the stored checkpoint. Only a projection holding
+   * more changed partitions than it may cache waits for the lock, as a catch-up commit does.
+   */
+  const flushCommit = (pressure = false): void => {
     lastFlushCommitAt = performance.now();
-    commit();
+    if (commit(pressure ? undefined : { wait: false })) {
+      busyCommits = 0;
+      return;
+    }
+    if (++busyCommits === BUSY_WARN_AFTER) logger.warn({ component: 'projector' }, `projection commits put off ${BUSY_WARN_AFTER} times in a row: another connection keeps the write lock`);
+    deferredCommit ??= setTimeout(() => {
+      deferredCommit = undefined;
+      if (!stopped) flushCommit(overCache());
+    }, Math.min(BUSY_RETRY_MS * 2 ** Math.min(busyCommits - 1, 10), liveCommitIntervalMs));
+    deferredCommit.unref?.();
   };
 
   /**
@@ -249,8 +282,7 @@ export function startProjector(options: StartProjectorOptions): Projector {
     applyPending();
     appliedSinceBoundary = 0;
     const wait = lastFlushCommitAt + liveCommitIntervalMs - performance.now();
-    let pressure = false;
-    for (const r of runtimes.values()) if (r.cachedPartitions() > maxCachedPartitions) pressure = true;
+    const pressure = overCache();
     if (wait > 0 && !stopped && !pressure) {
       deferredCommit ??= setTimeout(() => {
         deferredCommit = undefined;
@@ -260,7 +292,7 @@ export function startProjector(options: StartProjectorOptions): Projector {
     } else {
       if (deferredCommit) clearTimeout(deferredCommit);
       deferredCommit = undefined;
-      flushCommit();
+      flushCommit(pressure);
     }
     settle();
   };
@@ -276,9 +308,7 @@ export function startProjector(options: StartProjectorOptions): Projector {
     flushScheduled = false;
     applyPending();
     appliedSinceBoundary = 0;
-    let due = performance.now() - lastCommitAt >= commitIntervalMs;
-    if (!due) for (const r of runtimes.values()) if (r.cachedPartitions() > maxCachedPartitions) due = true;
-    if (due) commit();
+    if (performance.now() - lastCommitAt >= commitIntervalMs || overCache()) commit();
     settle();
   };
 

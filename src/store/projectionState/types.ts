@@ -49,11 +49,24 @@ export interface ProjectionStateStore {
   listPartitions(name: string): string[];
   /** Names that have a checkpoint. */
   listProjections(): string[];
-  /** Atomic; throws {@link CheckpointConflictError} (storing nothing) when an `expected` does not match. */
-  commit(commits: ProjectionCommit[]): void;
+  /**
+   * Atomic; throws {@link CheckpointConflictError} (storing nothing) when an `expected` does not
+   * match. With `wait: false` it never waits for another connection's write lock: it throws
+   * {@link StateStoreBusyError} (storing nothing) instead, so a caller on the event loop can
+   * retry later rather than block it.
+   */
+  commit(commits: ProjectionCommit[], options?: { wait?: boolean }): void;
   /** Forgets a projection's states and checkpoint (rebuild from zero), atomically. */
   reset(name: string): void;
   close(): void;
+}
+
+/** A commit that was not to wait found the store's write lock taken; nothing was stored. */
+export class StateStoreBusyError extends Error {
+  constructor(options?: { cause?: unknown }) {
+    super('The projection state store is locked by another writer', options);
+    this.name = 'StateStoreBusyError';
+  }
 }
 
 /** Another process moved a projection's checkpoint since this one read it. */

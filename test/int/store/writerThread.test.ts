@@ -7,6 +7,7 @@ import { WrongExpectedVersionError } from '../../../src/store/errors.js';
 import { groupCommitFor, type CommitInfo } from '../../../src/store/sqlite/groupCommit.js';
 import { openSqliteEventStore } from '../../../src/store/sqlite/sqliteEventStore.js';
 import { stopWriterThread } from '../../../src/store/sqlite/writerThread.js';
+import { watchLoopStalls } from '../../support/loopStalls.js';
 import { collect } from '../../support/storeContract/harness.js';
 
 async function tempFile(t: ExecutionContext): Promise<string> {
@@ -126,19 +127,13 @@ test.serial('an inline commit never waits for a lock held elsewhere: the turn go
   // Another connection (as a catch-up worker or another process would) holds the write lock.
   const holder = new BetterSqlite3(path);
   holder.exec('BEGIN IMMEDIATE');
-  let last = performance.now();
-  let longestStall = 0;
-  const timer = setInterval(() => {
-    const now = performance.now();
-    longestStall = Math.max(longestStall, now - last);
-    last = now;
-  }, 5);
+  const stalls = watchLoopStalls();
   const pending = store.appendToStream('s-1', { type: 'A', data: {} }, { durability: 'deferred' });
   await new Promise((r) => setTimeout(r, 200));
   holder.exec('COMMIT');
   holder.close();
   await pending;
-  clearInterval(timer);
+  const longestStall = stalls.stop();
   t.true(longestStall < 150, `the loop never stalled while the lock was held (longest gap ${longestStall.toFixed(0)} ms)`);
   t.deepEqual((await collect(store.readStream('s-1'))).map((e) => e.type), ['A']);
 });
