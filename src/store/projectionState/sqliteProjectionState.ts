@@ -44,6 +44,9 @@ interface CheckpointRow {
 const toPosition = (row: CheckpointRow): Position | null =>
   row.commit_pos === null ? null : { commit: BigInt(row.commit_pos), prepare: BigInt(row.prepare_pos ?? row.commit_pos) };
 
+/** SQLite's default `wal_autocheckpoint`, restored after a commit that left checkpoints to others. */
+const DEFAULT_AUTOCHECKPOINT_PAGES = 1000;
+
 const byKey = (a: [string, string], b: [string, string]): number => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
 
 /**
@@ -54,17 +57,6 @@ const byKey = (a: [string, string], b: [string, string]): number => (a[0] < b[0]
  */
 const inKeyOrder = (partitions: Array<[string, string]>): Array<[string, string]> =>
   partitions.length < 2 ? partitions : partitions.slice().sort(byKey);
-
-/**
- * WAL pages after which a commit on this connection checkpoints (SQLite's default is 1000).
- * The event store's writer commits far more often and checkpoints at 1000, so while events
- * are written the state connection (on the projector's thread, the event loop when live)
- * leaves checkpoints to it; a rebuild with no event writes still bounds the WAL to ~40 MB.
- * Measured under bench/http's load (4 runs of 4 rounds, ~11 live commits each): 109-260 ms of
- * commits per run, the longest 28-48 ms, with the default; 82-85 ms, the longest 10-16 ms,
- * with checkpoints left to the writer.
- */
-const STATE_AUTOCHECKPOINT_PAGES = 10_000;
 
 /**
  * Projection states in the same SQLite file as the events, on a connection of its own (the
@@ -79,7 +71,6 @@ export function openSqliteProjectionState(path: string, options: { busyTimeoutMs
   const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
   const db: Database = openDatabase({ path, synchronous: 'normal', busyTimeoutMs });
   db.exec(SCHEMA);
-  db.pragma(`wal_autocheckpoint = ${STATE_AUTOCHECKPOINT_PAGES}`);
   const st = {
     checkpoint: db.prepare<[string], CheckpointRow>('SELECT commit_pos, prepare_pos, source_hash, status, reason FROM projection_checkpoints WHERE name = ?'),
     state: db.prepare<[string, string], string>('SELECT state FROM projection_states WHERE name = ? AND partition = ?').pluck(),
@@ -122,15 +113,23 @@ export function openSqliteProjectionState(path: string, options: { busyTimeoutMs
     listProjections: () => st.names.all(),
     commit: (commits, o) => {
       if (o?.wait !== false) return commit.immediate(commits);
-      // SQLite's busy handler sleeps (1, 2, 5, 10 ms...) while it waits: on the event loop
-      // that is a stall of every request, so this attempt does not wait at all.
+      // A commit that may not wait is one on the event loop (the live projector's). SQLite's
+      // busy handler sleeps (1, 2, 5, 10 ms...) while it waits, a stall of every request, so
+      // it does not wait at all. Nor does it checkpoint the WAL: live commits follow event
+      // writes, and the event store's writer, which commits far more often, checkpoints at
+      // the same threshold. Measured under bench/http's load (7 runs of 4 rounds, 11-15 live
+      // commits each): 109-260 ms of commits per run, the longest 28-48 ms, when they did;
+      // 82-142 ms, the longest 10-31 ms, with checkpoints left to the writer. Catch-up
+      // commits (waiting ones) keep checkpointing: a rebuild writes no events.
       db.pragma('busy_timeout = 0');
+      db.pragma('wal_autocheckpoint = 0');
       try {
         commit.immediate(commits);
       } catch (err) {
         throw isBusy(err) ? new StateStoreBusyError({ cause: err }) : err;
       } finally {
         db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+        db.pragma(`wal_autocheckpoint = ${DEFAULT_AUTOCHECKPOINT_PAGES}`);
       }
     },
     reset: (name) => reset.immediate(name),
