@@ -2,6 +2,7 @@ import { siblingEntry, startWorker } from '../workerBoot.js';
 import type { CatchUpReport, CatchUpTask } from './catchUpWire.js';
 import type { QueryDefinition } from './definition.js';
 import type { ProjectionSource } from './projectionRuntime.js';
+import type { WindowCatchUpResult } from './windowCatchUp.js';
 
 const ENTRY = siblingEntry('catchUpWorker', import.meta.url);
 
@@ -71,7 +72,7 @@ export interface CatchUpThreadsOptions extends Omit<CatchUpTask, 'projections'> 
 }
 
 /** How the workers ended: `failed` when one could not run (it stored nothing more). */
-export type CatchUpThreadsOutcome = 'done' | 'stopped' | 'conflict' | 'failed';
+export type CatchUpThreadsOutcome = WindowCatchUpResult['kind'] | 'failed';
 
 export interface CatchUpThreads {
   /** Resolves once every worker has exited, with the worst outcome among them. */
@@ -101,8 +102,8 @@ export function startCatchUpThreads(o: CatchUpThreadsOptions): CatchUpThreads {
             if (m.kind === 'committed') onCommitted(m.projections);
             else if (m.kind === 'log') log(m.message);
             else {
-              outcome = m.result;
-              if (m.result === 'conflict') log(`a catch-up worker stopped: another process moved the checkpoint of ${JSON.stringify(m.projection)}`);
+              outcome = m.result.kind;
+              if (m.result.kind === 'conflict') log(`a catch-up worker stopped: another process moved the checkpoint of ${JSON.stringify(m.result.projection)}`);
             }
           });
           worker.on('error', (err) => {

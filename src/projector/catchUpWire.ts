@@ -1,4 +1,5 @@
 import type { ProjectionSource } from './projectionRuntime.js';
+import type { WindowCatchUpResult } from './windowCatchUp.js';
 
 /** What a catch-up worker is started with (`workerData`). */
 export interface CatchUpTask {
@@ -17,7 +18,7 @@ export interface CatchUpTask {
 /** Worker → projector. */
 export type CatchUpReport =
   | { kind: 'committed'; projections: Array<{ name: string; handled: number }> }
-  | { kind: 'ended'; result: 'done' | 'stopped' | 'conflict'; projection?: string }
+  | { kind: 'ended'; result: WindowCatchUpResult }
   | { kind: 'log'; message: string };
 
 /** Projector → worker: commit what is applied and end. */

@@ -56,7 +56,7 @@ try {
         report({ kind: 'committed', projections });
       },
     });
-    report(result.kind === 'conflict' ? { kind: 'ended', result: 'conflict', projection: result.projection } : { kind: 'ended', result: result.kind });
+    report({ kind: 'ended', result });
   } finally {
     reader.close();
   }
