@@ -208,6 +208,9 @@ export function startProjector(options: StartProjectorOptions): Projector {
     else w.reject(err);
   };
 
+  /** Live commits in a row that found the write lock taken (see `flushCommit`). */
+  let busyCommits = 0;
+
   /** A projection holds more changed partitions than it may cache: they go once stored. */
   const overCache = (): boolean => {
     for (const r of runtimes.values()) if (r.cachedPartitions() > maxCachedPartitions) return true;
@@ -216,9 +219,10 @@ export function startProjector(options: StartProjectorOptions): Projector {
 
   /** Commits; with `wait: false`, returns false (nothing stored) instead of waiting for another connection's write lock. */
   const commit = (options?: { wait: false }): boolean => {
-    lastCommitAt = performance.now();
     const outcome = commitRuntimes(stateStore, runtimes.values(), options);
     if (outcome.kind === 'busy') return false;
+    lastCommitAt = performance.now();
+    busyCommits = 0;
     if (outcome.kind === 'conflict') {
       logger.info({ component: 'projector', projection: outcome.projection }, 'another process moved a checkpoint; following it');
       for (const r of runtimes.values()) r.resync();
@@ -245,30 +249,26 @@ export function startProjector(options: StartProjectorOptions): Projector {
 
   /** A live commit put off by {@link liveCommitIntervalMs}; it runs when the window ends. */
   let deferredCommit: NodeJS.Timeout | undefined;
-  /** When a flush last committed: the first flush after a quiet spell commits at once. */
+  /** When a flush last tried to commit: the first flush after a quiet spell commits at once. */
   let lastFlushCommitAt = Number.NEGATIVE_INFINITY;
-  /** Live commits in a row that found the write lock taken (see {@link flushCommit}). */
-  let busyCommits = 0;
   /**
    * A live commit runs on the event loop, so it does not wait for the write lock: SQLite's
    * busy handler would sleep the whole loop (1, 2, 5, 10 ms... steps) while another connection
    * commits, such as the event store's writer during its fsync or a catch-up worker storing
    * 100k partitions. A taken lock puts the commit off instead (2 ms, doubling up to
    * `liveCommitIntervalMs`), memory staying ahead: waiters wait on applied positions, not
-   * stored ones, and a crash re-handles from the stored checkpoint. Only a projection holding
-   * more changed partitions than it may cache waits for the lock, as a catch-up commit does.
+   * stored ones, and a crash re-handles from the stored checkpoint. A projection holding more
+   * changed partitions than it may cache waits for the lock, as a catch-up commit does, and so
+   * does the last commit of `stop()`, which must store what was applied.
    */
   const flushCommit = (pressure = false): void => {
     lastFlushCommitAt = performance.now();
-    if (commit(pressure ? undefined : { wait: false })) {
-      busyCommits = 0;
-      return;
-    }
+    if (commit(pressure || stopped ? undefined : { wait: false })) return;
     if (++busyCommits === BUSY_WARN_AFTER) logger.warn({ component: 'projector' }, `projection commits put off ${BUSY_WARN_AFTER} times in a row: another connection keeps the write lock`);
     deferredCommit ??= setTimeout(() => {
       deferredCommit = undefined;
       if (!stopped) flushCommit(overCache());
-    }, Math.min(BUSY_RETRY_MS * 2 ** Math.min(busyCommits - 1, 10), liveCommitIntervalMs));
+    }, Math.max(BUSY_RETRY_MS, Math.min(BUSY_RETRY_MS * 2 ** Math.min(busyCommits - 1, 10), liveCommitIntervalMs)));
     deferredCommit.unref?.();
   };
 
@@ -286,7 +286,7 @@ export function startProjector(options: StartProjectorOptions): Projector {
     if (wait > 0 && !stopped && !pressure) {
       deferredCommit ??= setTimeout(() => {
         deferredCommit = undefined;
-        if (!stopped) flushCommit();
+        if (!stopped) flushCommit(overCache());
       }, wait);
       deferredCommit.unref?.();
     } else {

@@ -72,7 +72,7 @@ export async function catchUpByWindows(o: WindowCatchUpOptions): Promise<WindowC
     const outcome = commitRuntimes(o.stateStore, o.runtimes);
     if (outcome.kind === 'conflict') return { kind: 'conflict', projection: outcome.projection };
     if (outcome.kind === 'failed') throw outcome.error;
-    if (outcome.kind === 'busy') return null; // not with a waiting commit; the next one retries
+    if (outcome.kind === 'busy') throw new Error('a waiting commit came back busy'); // not reachable: commits here wait
     if (outcome.commits.length > 0) o.onCommitted?.(outcome.commits);
     return null;
   };

@@ -44,9 +44,6 @@ interface CheckpointRow {
 const toPosition = (row: CheckpointRow): Position | null =>
   row.commit_pos === null ? null : { commit: BigInt(row.commit_pos), prepare: BigInt(row.prepare_pos ?? row.commit_pos) };
 
-/** SQLite's default `wal_autocheckpoint`, restored after a commit that left checkpoints to others. */
-const DEFAULT_AUTOCHECKPOINT_PAGES = 1000;
-
 const byKey = (a: [string, string], b: [string, string]): number => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
 
 /**
@@ -71,6 +68,7 @@ export function openSqliteProjectionState(path: string, options: { busyTimeoutMs
   const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
   const db: Database = openDatabase({ path, synchronous: 'normal', busyTimeoutMs });
   db.exec(SCHEMA);
+  const autocheckpointPages = db.pragma('wal_autocheckpoint', { simple: true }) as number;
   const st = {
     checkpoint: db.prepare<[string], CheckpointRow>('SELECT commit_pos, prepare_pos, source_hash, status, reason FROM projection_checkpoints WHERE name = ?'),
     state: db.prepare<[string, string], string>('SELECT state FROM projection_states WHERE name = ? AND partition = ?').pluck(),
@@ -121,15 +119,15 @@ export function openSqliteProjectionState(path: string, options: { busyTimeoutMs
       // commits each): 109-260 ms of commits per run, the longest 28-48 ms, when they did;
       // 82-142 ms, the longest 10-31 ms, with checkpoints left to the writer. Catch-up
       // commits (waiting ones) keep checkpointing: a rebuild writes no events.
-      db.pragma('busy_timeout = 0');
-      db.pragma('wal_autocheckpoint = 0');
       try {
+        db.pragma('busy_timeout = 0');
+        db.pragma('wal_autocheckpoint = 0');
         commit.immediate(commits);
       } catch (err) {
         throw isBusy(err) ? new StateStoreBusyError({ cause: err }) : err;
       } finally {
         db.pragma(`busy_timeout = ${busyTimeoutMs}`);
-        db.pragma(`wal_autocheckpoint = ${DEFAULT_AUTOCHECKPOINT_PAGES}`);
+        db.pragma(`wal_autocheckpoint = ${autocheckpointPages}`);
       }
     },
     reset: (name) => reset.immediate(name),

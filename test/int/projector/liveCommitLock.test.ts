@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,25 +25,41 @@ const firstCommit = (json: string): ProjectionCommit[] => [
   { name: 'x', expected: null, checkpoint: { position: { commit: 1n, prepare: 1n }, sourceHash: 'h', status: 'running', reason: null }, partitions: [['', json]] },
 ];
 
-test('a commit that may not wait is refused at once as busy while another connection holds the write lock, and stores nothing', async (t) => {
+/**
+ * Holds the file's write lock from another process for `ms` (a waiting commit here then blocks
+ * this thread, so the lock cannot be held from it). Resolves once the lock is taken.
+ */
+async function holdLockElsewhere(t: ExecutionContext, path: string, ms: number): Promise<{ released: Promise<unknown> }> {
+  const script = `const D = require('better-sqlite3'); const db = new D(${JSON.stringify(path)}); db.exec('BEGIN IMMEDIATE');
+    process.stdout.write('locked\\n'); Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ${ms}); db.exec('COMMIT'); db.close();`;
+  const child = spawn(process.execPath, ['-e', script], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => void child.kill());
+  const released = once(child, 'exit');
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('locked') && resolve());
+    child.once('exit', () => reject(new Error('the lock holder exited before taking the lock')));
+  });
+  return { released };
+}
+
+test.serial('a commit that may not wait is refused at once as busy while another process holds the write lock, stores nothing, and leaves waiting commits waiting', async (t) => {
   const path = await tempFile(t);
   const states = openSqliteProjectionState(path, { busyTimeoutMs: 5000 });
   t.teardown(() => states.close());
-  const holder = new BetterSqlite3(path);
-  holder.exec('BEGIN IMMEDIATE');
+  const { released } = await holdLockElsewhere(t, path, 300);
   const started = performance.now();
   t.throws(() => states.commit(firstCommit('{"n":1}'), { wait: false }), { instanceOf: StateStoreBusyError });
-  t.true(performance.now() - started < 1000, 'refused without waiting for the busy timeout');
-  holder.exec('COMMIT');
-  holder.close();
+  t.true(performance.now() - started < 150, 'refused without waiting for the lock');
   t.is(states.readCheckpoint('x'), undefined, 'nothing of the refused commit was stored');
-  // The connection is back to waiting commits, and the same commit now goes through.
-  states.commit(firstCommit('{"n":2}'), { wait: false });
+  // The connection's busy timeout is back: this one waits until the other process lets go.
+  states.commit(firstCommit('{"n":2}'));
+  t.true(performance.now() - started > 100, 'the waiting commit waited for the lock');
   t.is(states.readState('x', ''), '{"n":2}');
   t.is(states.readCheckpoint('x')?.position?.commit, 1n);
+  await released;
 });
 
-test('a live projector never stalls the event loop on a write lock held elsewhere, and stores its states once the lock is free', async (t) => {
+test.serial('a live projector never stalls the event loop on a write lock held elsewhere, and stores its states once the lock is free', async (t) => {
   const path = await tempFile(t);
   const store = await openEventStore(`sqlite:${path}`);
   const stateStore = openSqliteProjectionState(path);
@@ -58,6 +76,7 @@ test('a live projector never stalls the event loop on a write lock held elsewher
   await store.appendToStream('order-1', { type: 'Placed', data: {} });
   // Taken before the projector's live flush (it runs on a later turn), held 300 ms.
   const holder = new BetterSqlite3(path);
+  t.teardown(() => holder.open && holder.close());
   holder.exec('BEGIN IMMEDIATE');
   const head = (await store.headPosition())!.commit;
   const stalls = watchLoopStalls();
@@ -72,4 +91,28 @@ test('a live projector never stalls the event loop on a write lock held elsewher
   t.is(stateStore.readCheckpoint('counter')?.position?.commit, head, 'stored once the lock was free');
   t.is(stateStore.readState('counter', 'order-1'), JSON.stringify({ n: 2 }));
   t.true(longestStall < 150, `the loop never stalled while the lock was held (longest gap ${longestStall.toFixed(0)} ms)`);
+});
+
+test.serial('stop() stores what a live projector applied even while another process holds the write lock', async (t) => {
+  const path = await tempFile(t);
+  const store = await openEventStore(`sqlite:${path}`);
+  const stateStore = openSqliteProjectionState(path);
+  t.teardown(async () => {
+    stateStore.close();
+    await store.close();
+  });
+  // A long live window: the second append is applied but its commit put off until stop().
+  const projector = startProjector({ store, stateStore, projections: [COUNTER], liveCommitIntervalMs: 60_000 });
+  await store.appendToStream('order-1', { type: 'Placed', data: {} });
+  await projector.ready;
+  await projector.catchUp(5000);
+  await store.appendToStream('order-1', { type: 'Placed', data: {} });
+  await projector.catchUp(5000);
+  const head = (await store.headPosition())!.commit;
+  t.not(stateStore.readCheckpoint('counter')?.position?.commit, head, 'applied, not stored yet');
+  const { released } = await holdLockElsewhere(t, path, 200);
+  await projector.stop();
+  t.is(stateStore.readCheckpoint('counter')?.position?.commit, head, 'stop() waited for the lock and stored');
+  t.is(stateStore.readState('counter', 'order-1'), JSON.stringify({ n: 2 }));
+  await released;
 });
