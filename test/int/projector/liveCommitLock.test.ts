@@ -1,25 +1,17 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import BetterSqlite3 from 'better-sqlite3';
 import { startProjector, type ProjectionSource } from '../../../src/projector/index.js';
 import { openSqliteProjectionState, StateStoreBusyError, type ProjectionCommit } from '../../../src/store/projectionState/index.js';
 import { openEventStore } from '../../../src/store/index.js';
 import { watchLoopStalls } from '../../support/loopStalls.js';
+import { tempFile } from '../../support/tempFile.js';
 
 const COUNTER: ProjectionSource = {
   name: 'counter',
   source: `fromCategory('order').foreachStream().when({ $init: function () { return { n: 0 }; }, $any: function (s) { s.n++; } })`,
 };
-
-async function tempFile(t: ExecutionContext): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'flow-live-lock-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  return join(dir, 'events.db');
-}
 
 const firstCommit = (json: string): ProjectionCommit[] => [
   { name: 'x', expected: null, checkpoint: { position: { commit: 1n, prepare: 1n }, sourceHash: 'h', status: 'running', reason: null }, partitions: [['', json]] },

@@ -1,15 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import test from 'ava';
 import { openEventStore } from '../../../src/store/openEventStore.js';
 import { runStoreChild, spawnStoreChild, waitForLine } from '../../support/spawnStoreChild.js';
 import { collect } from '../../support/storeContract/harness.js';
+import { tempFile } from '../../support/tempFile.js';
 
 test('four processes appending to one stream at expected revisions leave exactly 2000 contiguous events', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'flow-store-procs-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const file = join(dir, 'events.db');
+  const file = await tempFile(t);
   // Create and migrate the file first, as a deployed engine would.
   const store = await openEventStore(`sqlite:${file}`);
   t.teardown(() => store.close());

@@ -1,13 +1,11 @@
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import test from 'ava';
 import Database from 'better-sqlite3';
 import { openEventStore } from '../../../src/store/openEventStore.js';
 import { spawnStoreChild } from '../../support/spawnStoreChild.js';
 import { collect } from '../../support/storeContract/harness.js';
+import { tempFile } from '../../support/tempFile.js';
 
 const ROUNDS = 22;
 const STREAM = 'crash-1';
@@ -41,9 +39,7 @@ async function killWriterAtRandom(file: string, round: number): Promise<string[]
 }
 
 test('a writer SIGKILLed at random moments loses no acknowledged append and leaves no partial batch', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'flow-store-kill-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const file = join(dir, 'events.db');
+  const file = await tempFile(t);
   const acknowledged = new Set<string>();
   let kills = 0;
 

@@ -1,20 +1,13 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import Database from 'better-sqlite3';
 import { openEventStore } from '../../../src/store/openEventStore.js';
 import { migrate, SCHEMA_VERSION } from '../../../src/store/sqlite/migrations.js';
 import { openSqliteEventStore } from '../../../src/store/sqlite/sqliteEventStore.js';
 import { runStoreChild } from '../../support/spawnStoreChild.js';
 import { collect, consume, within } from '../../support/storeContract/harness.js';
-
-async function tempFile(t: ExecutionContext, name = 'events.db'): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'flow-sqlite-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  return join(dir, name);
-}
+import { tempFile } from '../../support/tempFile.js';
 
 test('a file store runs in WAL with synchronous FULL unless told otherwise', async (t) => {
   const store = openSqliteEventStore({ path: await tempFile(t) });

@@ -1,7 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import BetterSqlite3 from 'better-sqlite3';
 import { WrongExpectedVersionError } from '../../../src/store/errors.js';
 import { groupCommitFor, type CommitInfo } from '../../../src/store/sqlite/groupCommit.js';
@@ -9,12 +6,7 @@ import { openSqliteEventStore } from '../../../src/store/sqlite/sqliteEventStore
 import { stopWriterThread } from '../../../src/store/sqlite/writerThread.js';
 import { watchLoopStalls } from '../../support/loopStalls.js';
 import { collect } from '../../support/storeContract/harness.js';
-
-async function tempFile(t: ExecutionContext): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'flow-writer-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  return join(dir, 'events.db');
-}
+import { tempFile } from '../../support/tempFile.js';
 
 const id = (n: number) => `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
 
