@@ -108,7 +108,8 @@ export function startCatchUpThreads(o: CatchUpThreadsOptions): CatchUpThreads {
           });
           worker.on('error', (err) => {
             outcome = 'failed';
-            log(`a catch-up worker failed: ${err instanceof Error ? err.message : String(err)}`);
+            // An error of a class the structured clone does not know (SqliteError) arrives as a plain object.
+            log(`a catch-up worker failed: ${err instanceof Error ? err.message : JSON.stringify(err) ?? String(err)}`);
           });
           worker.on('exit', () => resolve(outcome ?? 'failed'));
         }),

@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
-import { isBusy, openDatabase } from '../sqlite/openDatabase.js';
+import { isBusy, waitingForLock } from '../sqlite/busy.js';
+import { openDatabase } from '../sqlite/openDatabase.js';
 import { DEFAULT_BUSY_TIMEOUT_MS, MEMORY_PATH } from '../sqlite/sqliteOptions.js';
 import type { Position } from '../types.js';
 import {
@@ -110,7 +111,7 @@ export function openSqliteProjectionState(path: string, options: { busyTimeoutMs
     listPartitions: (name) => st.partitions.all(name),
     listProjections: () => st.names.all(),
     commit: (commits, o) => {
-      if (o?.wait !== false) return commit.immediate(commits);
+      if (o?.wait !== false) return waitingForLock(db, () => commit.immediate(commits));
       // A commit that may not wait is one on the event loop (the live projector's). SQLite's
       // busy handler sleeps (1, 2, 5, 10 ms...) while it waits, a stall of every request, so
       // it does not wait at all. Nor does it checkpoint the WAL: live commits follow event

@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import { waitingForLock } from './busy.js';
 
 /** What one job's work came to: a result for its caller, or the error to answer with. */
 export type Outcome<R> = { ok: true; result: R } | { ok: false; error: unknown };
@@ -88,7 +89,7 @@ function createGroupCommit(db: Database): GroupCommit {
     try {
       // Set outside the transaction; the level applies to this COMMIT only (restored below).
       if (defer) syncNormal.run();
-      begin.run();
+      waitingForLock(db, () => begin.run());
     } catch (err) {
       restore(defer);
       for (const p of group) p.reject(p.job.groupFailed(err));

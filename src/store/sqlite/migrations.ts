@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { EngineError, ErrorCode } from '../../errors.js';
+import { waitingForLock } from './busy.js';
 
 /**
  * One schema step. The schema version is SQLite's `PRAGMA user_version` (in the file header,
@@ -71,5 +72,5 @@ export function migrate(db: Database, target: number = SCHEMA_VERSION): number {
     }
     return schemaVersion(db);
   });
-  return run.immediate();
+  return waitingForLock(db, () => run.immediate());
 }

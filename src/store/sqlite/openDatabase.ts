@@ -2,33 +2,21 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
 import { EngineError, ErrorCode, quote } from '../../errors.js';
+import { retryWhileBusy } from './busy.js';
 import { migrate } from './migrations.js';
 import { DEFAULT_BUSY_TIMEOUT_MS, MEMORY_PATH, type SqliteStoreOptions } from './sqliteOptions.js';
 
 const SYNCHRONOUS_CODE = { normal: 1, full: 2 } as const;
-
-/** SQLITE_BUSY (any extended code): another connection holds the lock this one needs. */
-export function isBusy(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
-}
 
 /**
  * Switching a fresh file to WAL needs a moment of exclusive access; when several processes open
  * the same new file at once one of them may see SQLITE_BUSY even with a busy timeout.
  */
 function enableWal(db: Database, busyTimeoutMs: number): void {
-  const deadline = Date.now() + busyTimeoutMs;
-  for (;;) {
-    try {
-      const mode = db.pragma('journal_mode = WAL', { simple: true });
-      if (mode === 'wal') return;
-      throw new EngineError(ErrorCode.STORE_UNAVAILABLE, `SQLite refused WAL mode (journal_mode is ${quote(mode)})`);
-    } catch (err) {
-      if (!isBusy(err) || Date.now() > deadline) throw err;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
-    }
-  }
+  retryWhileBusy(() => {
+    const mode = db.pragma('journal_mode = WAL', { simple: true });
+    if (mode !== 'wal') throw new EngineError(ErrorCode.STORE_UNAVAILABLE, `SQLite refused WAL mode (journal_mode is ${quote(mode)})`);
+  }, busyTimeoutMs);
 }
 
 /**

@@ -4,7 +4,7 @@ import { EngineError, ErrorCode } from '../../errors.js';
 import { siblingEntry, startWorker } from '../../workerBoot.js';
 import type { AppendResult } from '../types.js';
 import { groupCommitFor } from './groupCommit.js';
-import { isBusy } from './openDatabase.js';
+import { isBusy } from './busy.js';
 import { DEFAULT_BUSY_TIMEOUT_MS, type SqliteStoreOptions } from './sqliteOptions.js';
 import type { SqliteWriter } from './sqliteWriter.js';
 import { fromWireError, writerStopped, type WriterReply, type WriterRequest } from './writerWire.js';

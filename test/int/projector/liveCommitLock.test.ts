@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import BetterSqlite3 from 'better-sqlite3';
 import { startProjector, type ProjectionSource } from '../../../src/projector/index.js';
 import { openSqliteProjectionState, StateStoreBusyError, type ProjectionCommit } from '../../../src/store/projectionState/index.js';
 import { openEventStore } from '../../../src/store/index.js';
+import { holdLockElsewhere } from '../../support/lockHeldElsewhere.js';
 import { watchLoopStalls } from '../../support/loopStalls.js';
 import { tempFile } from '../../support/tempFile.js';
 
@@ -16,23 +15,6 @@ const COUNTER: ProjectionSource = {
 const firstCommit = (json: string): ProjectionCommit[] => [
   { name: 'x', expected: null, checkpoint: { position: { commit: 1n, prepare: 1n }, sourceHash: 'h', status: 'running', reason: null }, partitions: [['', json]] },
 ];
-
-/**
- * Holds the file's write lock from another process for `ms` (a waiting commit here then blocks
- * this thread, so the lock cannot be held from it). Resolves once the lock is taken.
- */
-async function holdLockElsewhere(t: ExecutionContext, path: string, ms: number): Promise<{ released: Promise<unknown> }> {
-  const script = `const D = require('better-sqlite3'); const db = new D(${JSON.stringify(path)}); db.exec('BEGIN IMMEDIATE');
-    process.stdout.write('locked\\n'); Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ${ms}); db.exec('COMMIT'); db.close();`;
-  const child = spawn(process.execPath, ['-e', script], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] });
-  t.teardown(() => void child.kill());
-  const released = once(child, 'exit');
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('locked') && resolve());
-    child.once('exit', () => reject(new Error('the lock holder exited before taking the lock')));
-  });
-  return { released };
-}
 
 test.serial('a commit that may not wait is refused at once as busy while another process holds the write lock, stores nothing, and leaves waiting commits waiting', async (t) => {
   const path = await tempFile(t);

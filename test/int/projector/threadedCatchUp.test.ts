@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test, { type ExecutionContext } from 'ava';
+import { startCatchUpThreads } from '../../../src/projector/catchUpThreads.js';
 import { loadProjectionFiles, startProjector, type ProjectionSource } from '../../../src/projector/index.js';
 import { createMemoryProjectionState, openSqliteProjectionState } from '../../../src/store/projectionState/index.js';
 import type { ProjectionStateStore } from '../../../src/store/projectionState/types.js';
@@ -169,4 +170,25 @@ test('stop() right after a windowed catch-up ends the projector (no subscription
     t.true(stopped, `run ${i}: stop() returned`);
     if (!stopped) return;
   }
+});
+
+test('a catch-up worker failing on a SQLite error names the error in the log', async (t) => {
+  // better-sqlite3's SqliteError is no Error to the structured clone: it arrives as { code }.
+  const { path } = await fileStore(t, 'worker-fails');
+  const notADatabase = join(dirname(path), 'not-a-database');
+  writeFileSync(notADatabase, 'x'.repeat(4096));
+  const logged: string[] = [];
+  const threads = startCatchUpThreads({
+    eventsPath: path,
+    statePath: notADatabase,
+    until: 1,
+    eventTimeoutMs: 250,
+    maxCachedPartitions: 1000,
+    commitIntervalMs: 1000,
+    groups: [[{ name: 'all', source: 'fromAll().when({ $any: function (s) { return s; } })' }]],
+    onCommitted: () => undefined,
+    log: (m) => logged.push(m),
+  });
+  t.is(await threads.ended, 'failed');
+  t.true(logged.some((m) => m.startsWith('a catch-up worker failed') && m.includes('SQLITE_NOTADB')), logged.join('\n'));
 });

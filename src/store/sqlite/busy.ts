@@ -1,0 +1,44 @@
+import type { Database } from 'better-sqlite3';
+
+/** SQLITE_BUSY (any extended code): another connection holds the lock this one needs. */
+export function isBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+}
+
+/**
+ * Runs `attempt` again while it fails with SQLITE_BUSY, for at most `timeoutMs` (then the busy
+ * error is thrown), sleeping the thread 5 ms between tries. For work that may block its thread.
+ */
+export function retryWhileBusy<T>(attempt: () => T, timeoutMs: number): T {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return attempt();
+    } catch (err) {
+      if (!isBusy(err) || Date.now() > deadline) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+    }
+  }
+}
+
+/**
+ * Runs a write transaction (`attempt`, which begins with `BEGIN IMMEDIATE`) that may wait for
+ * the write lock as long as the connection's busy timeout says, even when SQLite's busy handler
+ * gives up sooner: the handler counts its sleeps instead of timing them, so signals that cut
+ * the sleeps short (a CPU profiler samples its thread with SIGPROF every millisecond or less)
+ * used to turn a 10 s timeout into ~130 ms, and a catch-up worker failed its whole share. Free
+ * when the lock is free: the busy timeout is read only after a refusal. A connection whose busy
+ * timeout is 0 (a commit that must not wait) still gets its refusal at once.
+ */
+export function waitingForLock<T>(db: Database, attempt: () => T): T {
+  const started = Date.now();
+  try {
+    return attempt();
+  } catch (err) {
+    if (!isBusy(err)) throw err;
+    const left = (db.pragma('busy_timeout', { simple: true }) as number) - (Date.now() - started);
+    if (left <= 0) throw err;
+    return retryWhileBusy(attempt, left);
+  }
+}
