@@ -1,5 +1,5 @@
 import { siblingEntry, startWorker } from '../workerBoot.js';
-import type { CatchUpReport, CatchUpTask } from './catchUpWire.js';
+import type { CatchUpReport, CatchUpStop, CatchUpTake, CatchUpTask } from './catchUpWire.js';
 import type { QueryDefinition } from './definition.js';
 import type { ProjectionSource } from './projectionRuntime.js';
 import type { WindowCatchUpResult } from './windowCatchUp.js';
@@ -68,6 +68,12 @@ export interface CatchUpThreadsOptions extends Omit<CatchUpTask, 'projections'> 
   groups: ProjectionSource[][];
   /** A worker stored a commit for these projections (their checkpoints moved). */
   onCommitted: (projections: Array<{ name: string; handled: number }>) => void;
+  /**
+   * A worker finished its share (`done`) while others may still be busy: the projections it
+   * should take over now (their checkpoints stored, no longer applied by the caller), or
+   * nothing (the worker ends).
+   */
+  onIdle?: () => ProjectionSource[] | undefined;
   log: (message: string) => void;
 }
 
@@ -84,6 +90,9 @@ export interface CatchUpThreads {
 /** Outcomes from best to worst (several workers end with the worst of theirs). */
 export const CATCH_UP_RANK: Readonly<Record<CatchUpThreadsOutcome, number>> = { done: 0, stopped: 1, conflict: 2, failed: 3 };
 
+/** The worse of two outcomes. */
+export const worseOutcome = (a: CatchUpThreadsOutcome, b: CatchUpThreadsOutcome): CatchUpThreadsOutcome => (CATCH_UP_RANK[b] > CATCH_UP_RANK[a] ? b : a);
+
 /**
  * Runs a catch-up over the SQLite log in worker threads, one per group of projections (see
  * `catchUpWorker.ts`). Each worker commits its own projections' states and checkpoints
@@ -91,7 +100,8 @@ export const CATCH_UP_RANK: Readonly<Record<CatchUpThreadsOutcome, number>> = { 
  * whichever thread wrote it; the projector follows their checkpoints as they are reported.
  */
 export function startCatchUpThreads(o: CatchUpThreadsOptions): CatchUpThreads {
-  const { groups, onCommitted, log, ...task } = o;
+  const { groups, onCommitted, onIdle, log, ...task } = o;
+  let stopping = false;
   const workers = groups.map((projections) => startWorker(ENTRY, { ...task, projections }));
   const ended = Promise.all(
     workers.map(
@@ -102,8 +112,13 @@ export function startCatchUpThreads(o: CatchUpThreadsOptions): CatchUpThreads {
             if (m.kind === 'committed') onCommitted(m.projections);
             else if (m.kind === 'log') log(m.message);
             else {
-              outcome = m.result.kind;
+              outcome = worseOutcome(outcome ?? 'done', m.result.kind);
               if (m.result.kind === 'conflict') log(`a catch-up worker stopped: another process moved the checkpoint of ${JSON.stringify(m.result.projection)}`);
+              // A worker that finished its share waits for this answer: more work, or the end.
+              if (m.result.kind === 'done') {
+                const more = stopping ? undefined : onIdle?.();
+                worker.postMessage(more && more.length > 0 ? ({ kind: 'take', projections: more } satisfies CatchUpTake) : ({ kind: 'stop' } satisfies CatchUpStop));
+              }
             }
           });
           worker.on('error', (err) => {
@@ -114,11 +129,12 @@ export function startCatchUpThreads(o: CatchUpThreadsOptions): CatchUpThreads {
           worker.on('exit', () => resolve(outcome ?? 'failed'));
         }),
     ),
-  ).then((outcomes) => outcomes.reduce((worst, x) => (CATCH_UP_RANK[x] > CATCH_UP_RANK[worst] ? x : worst), 'done'));
+  ).then((outcomes) => outcomes.reduce(worseOutcome, 'done'));
   return {
     ended,
     stop: () => {
-      for (const w of workers) w.postMessage({ kind: 'stop' });
+      stopping = true;
+      for (const w of workers) w.postMessage({ kind: 'stop' } satisfies CatchUpStop);
     },
   };
 }

@@ -21,7 +21,17 @@ export type CatchUpReport =
   | { kind: 'ended'; result: WindowCatchUpResult }
   | { kind: 'log'; message: string };
 
-/** Projector → worker: commit what is applied and end. */
+/** Projector → worker: commit what is applied and end (also the answer "nothing more" to an idle worker). */
 export interface CatchUpStop {
   kind: 'stop';
+}
+
+/**
+ * Projector → worker, the answer to its `ended` report with `done`: catch these projections up
+ * to the same `until` as well, from their stored checkpoints (the projector stored them and
+ * stopped applying events to them first).
+ */
+export interface CatchUpTake {
+  kind: 'take';
+  projections: ProjectionSource[];
 }

@@ -2,42 +2,58 @@
  * Entry of a catch-up worker thread (see `catchUpThreads.ts`): opens its own read connection to
  * the log and its own connection to the state store, runs its share of the projections from
  * their stored checkpoints to `until` with {@link catchUpByWindows}, committing their states and
- * checkpoints together as the projector would, and reports each commit.
+ * checkpoints together as the projector would, and reports each commit. Done with its share, it
+ * waits for the projector's answer: more projections to catch up (taken over from the
+ * projector's own thread, which is still busy) or the end.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { openSqliteProjectionState } from '../store/projectionState/sqliteProjectionState.js';
 import { openLogWindowReader } from '../store/sqlite/logWindowReader.js';
-import type { CatchUpReport, CatchUpStop, CatchUpTask } from './catchUpWire.js';
-import { ProjectionRuntime } from './projectionRuntime.js';
-import { catchUpByWindows, handledTypes } from './windowCatchUp.js';
+import type { CatchUpReport, CatchUpStop, CatchUpTake, CatchUpTask } from './catchUpWire.js';
+import { ProjectionRuntime, type ProjectionSource } from './projectionRuntime.js';
+import { catchUpByWindows, handledTypes, type WindowCatchUpResult } from './windowCatchUp.js';
 
 const task = workerData as CatchUpTask;
 const port = parentPort!;
 const report = (r: CatchUpReport): void => port.postMessage(r);
 let stop = false;
-port.on('message', (m: CatchUpStop) => {
+let answer: ((next: CatchUpTake | null) => void) | undefined;
+port.on('message', (m: CatchUpStop | CatchUpTake) => {
   if (m.kind === 'stop') stop = true;
+  answer?.(m.kind === 'take' ? m : null);
 });
 // Listening for a stop must not keep the thread alive once its work is done.
 port.unref();
 
+/** The projector's answer to a finished share; the port keeps the thread alive until it comes. */
+const nextShare = (): Promise<CatchUpTake | null> =>
+  new Promise((resolve) => {
+    port.ref();
+    answer = (next) => {
+      answer = undefined;
+      port.unref();
+      resolve(next);
+    };
+  });
+
 const stateStore = openSqliteProjectionState(task.statePath);
-try {
-  const options = {
-    eventTimeoutMs: task.eventTimeoutMs,
-    maxCachedPartitions: task.maxCachedPartitions,
-    log: (message: string) => report({ kind: 'log', message }),
-  };
-  const runtimes = task.projections.map((file) => {
+const options = {
+  eventTimeoutMs: task.eventTimeoutMs,
+  maxCachedPartitions: task.maxCachedPartitions,
+  log: (message: string) => report({ kind: 'log', message }),
+};
+
+/** Catches `files` up from their stored checkpoints to `until`. */
+async function catchUp(files: ProjectionSource[]): Promise<WindowCatchUpResult> {
+  const runtimes = files.map((file) => {
     const r = new ProjectionRuntime(file, stateStore, options);
     r.open();
     return r;
   });
-  const eventTypes = handledTypes(runtimes);
-  const reader = openLogWindowReader(task.eventsPath, { eventTypes });
+  const reader = openLogWindowReader(task.eventsPath, { eventTypes: handledTypes(runtimes) });
   try {
     const handledBefore = new Map(runtimes.map((r) => [r.name, 0]));
-    const result = await catchUpByWindows({
+    return await catchUpByWindows({
       reader,
       stateStore,
       runtimes,
@@ -56,9 +72,18 @@ try {
         report({ kind: 'committed', projections });
       },
     });
-    report({ kind: 'ended', result });
   } finally {
     reader.close();
+  }
+}
+
+try {
+  let share: ProjectionSource[] | undefined = task.projections;
+  while (share) {
+    const result = await catchUp(share);
+    report({ kind: 'ended', result });
+    // Only a finished share is answered (a stopped or refused one ends the worker).
+    share = result.kind === 'done' && !stop ? (await nextShare())?.projections : undefined;
   }
 } finally {
   stateStore.close();

@@ -5,7 +5,7 @@ import type { ProjectionStateStore } from '../store/projectionState/types.js';
 import type { EventStore, Position, RecordedEvent, Subscription } from '../store/types.js';
 import { applyBatch, commitRuntimes } from './applyBatch.js';
 import { withCosts } from './catchUpCost.js';
-import { CATCH_UP_RANK as RANK, groupForThreads, startCatchUpThreads, type CatchUpThreads, type CatchUpThreadsOutcome } from './catchUpThreads.js';
+import { groupForThreads, startCatchUpThreads, worseOutcome, type CatchUpThreads, type CatchUpThreadsOutcome } from './catchUpThreads.js';
 import { catchUpByWindows, handledTypes, turn } from './windowCatchUp.js';
 import { openLogWindowReader } from '../store/sqlite/logWindowReader.js';
 import { MEMORY_PATH } from '../store/sqlite/sqliteOptions.js';
@@ -156,6 +156,8 @@ export function startProjector(options: StartProjectorOptions): Projector {
   const files = options.projections ?? loadProjectionFiles(options.dir);
   let catchUpThreads = options.catchUpThreads ?? availableParallelism();
   const threadedCatchUpFrom = BigInt(options.threadedCatchUpFrom ?? 100_000);
+  /** A worker takes over projections of this thread only this far from the end (see `handOff`). */
+  const handOffFrom = Number(threadedCatchUpFrom) / 2;
   const eventsPath = fileOf(store);
   const drive = createSliceDriver();
   const runtimes = new Map<string, ProjectionRuntime>();
@@ -353,9 +355,30 @@ export function startProjector(options: StartProjectorOptions): Projector {
     if (behind.length === 0) return false;
     // Workers start from the stored checkpoints: store what this thread applied first.
     commit();
-    const [own, ...others] = groupForThreads(withCosts(behind, eventsPath, Number(head.commit), logger), catchUpThreads);
+    const candidates = withCosts(behind, eventsPath, Number(head.commit), logger);
+    const [own, ...others] = groupForThreads(candidates, catchUpThreads);
     const here = own!.map(runtime);
     const until = Number(head.commit);
+    /**
+     * A worker finished its share while this thread still has far to go: it takes over the
+     * cheaper half of this thread's projections (by estimated cost) from here on. They are
+     * stored first, at the window boundary this runs on (a worker's message only gets in
+     * between windows), and this thread stops applying events to them; the worker re-reads
+     * the rest of the log for them from their checkpoints. Without it the second core idles
+     * through the second half of a rebuild (the flow group costs twice the others).
+     */
+    const handOff = (): ProjectionSource[] | undefined => {
+      const at = lowestPosition(here);
+      if (stopped || here.length < 2 || at === undefined || until - Number(at?.commit ?? 0n) < handOffFrom) return undefined;
+      const [, give] = groupForThreads(candidates.filter((c) => here.some((r) => r.name === c.name)), 2);
+      if (!give) return undefined;
+      const moving = give.map(runtime);
+      if (commitRuntimes(stateStore, moving).kind !== 'stored') return undefined;
+      for (const r of moving) here.splice(here.indexOf(r), 1);
+      settle();
+      logger.info({ component: 'projector', projections: give, from: String(at?.commit ?? 0n) }, 'a catch-up worker takes over projections');
+      return give.map((name) => files.find((f) => f.name === name)!);
+    };
     logger.info({ component: 'projector', here: own, workers: others, until }, 'catching up by windows');
     threads =
       others.length === 0
@@ -368,6 +391,7 @@ export function startProjector(options: StartProjectorOptions): Projector {
             maxCachedPartitions,
             commitIntervalMs,
             groups: others.map((g) => g.map((name) => files.find((f) => f.name === name)!)),
+            onIdle: handOff,
             onCommitted: (done) => {
               for (const p of done) {
                 const r = runtime(p.name);
@@ -405,7 +429,7 @@ export function startProjector(options: StartProjectorOptions): Projector {
       const ended = await threads.ended;
       threads = undefined;
       for (const r of behind) if (!here.includes(r)) r.resync();
-      if (RANK[ended] > RANK[outcome]) outcome = ended;
+      outcome = worseOutcome(outcome, ended);
     }
     logger.info({ component: 'projector', outcome }, 'catch-up by windows ended');
     if (outcome === 'failed' || (outcome === 'conflict' && ++threadConflicts >= MAX_THREAD_CONFLICTS)) {

@@ -26,14 +26,16 @@ async function fileStore(t: ExecutionContext, name: string): Promise<{ path: str
 }
 
 /** A logger that keeps the messages (the windowed catch-up announces who runs where). */
-function recordingLogger(): Logger & { messages: string[]; workers: string[][] } {
+function recordingLogger(): Logger & { messages: string[]; workers: string[][]; outcomes: string[] } {
   const messages: string[] = [];
   const workers: string[][] = [];
+  const outcomes: string[] = [];
   const keep = (obj: object, msg?: string) => {
     messages.push(msg ?? '');
     if (msg === 'catching up by windows') workers.push((obj as { workers: string[][] }).workers.flat());
+    if (msg === 'catch-up by windows ended') outcomes.push((obj as { outcome: string }).outcome);
   };
-  return { messages, workers, info: keep, warn: keep, error: keep, debug() {} };
+  return { messages, workers, outcomes, info: keep, warn: keep, error: keep, debug() {} };
 }
 
 /** Checkpoint (position, status, reason) and every partition state of each projection. */
@@ -89,6 +91,42 @@ test('a catch-up in worker threads stores the same states and checkpoints as one
   await projector.stop();
 
   t.deepEqual(snapshot(stateStore, names), await singleThreaded(store, projections));
+});
+
+test('a worker done with its share takes over half of the projector thread\'s projections; states, checkpoints and counts equal a single-threaded catch-up', async (t) => {
+  const { path, store } = await fileStore(t, 'threads-handoff');
+  // Three projections over many orders, each handler slowed down by a loop (no clock in
+  // projections), so the projector thread is still busy when the worker, whose share is a few
+  // pings, is done with it: the worker then takes over part of the order projections.
+  const slow = 'var w = 0; for (var i = 0; i < 50000; i++) w += i;';
+  const projections: ProjectionSource[] = [
+    { name: 'order-lines', source: `fromCategory('order').foreachStream().when({ $init: function () { return { n: 0 }; }, Placed: function (s, e) { ${slow} s.n++; return s; } })` },
+    { name: 'order-count', source: `fromCategory('order').when({ $init: function () { return { n: 0 }; }, Placed: function (s) { ${slow} s.n++; return s; } })` },
+    { name: 'order-total', source: `fromCategory('order').when({ $init: function () { return { total: 0 }; }, Placed: function (s, e) { ${slow} s.total += e.data.amount; return s; } })` },
+    { name: 'pings', source: `fromCategory('ping').when({ $init: function () { return { n: 0 }; }, Pinged: function (s) { s.n++; return s; } })` },
+  ];
+  const orders = 30_000;
+  for (let i = 0; i < orders; i += 500) {
+    const events = Array.from({ length: 500 }, (_, k) => ({ type: 'Placed', data: { amount: (i + k) % 7 }, metadata: {} }));
+    await store.appendToStream(`order-${i % 40}`, events);
+  }
+  for (let i = 0; i < 20; i++) await store.appendToStream('ping-1', { type: 'Pinged', data: {}, metadata: {} });
+  const head = (await store.headPosition())!;
+
+  const stateStore = openSqliteProjectionState(path);
+  t.teardown(() => stateStore.close());
+  const logger = recordingLogger();
+  const projector = startProjector({ store, stateStore, projections, catchUpThreads: 2, threadedCatchUpFrom: 1, logger });
+  await projector.ready;
+  t.deepEqual(logger.workers[0], ['pings']);
+  t.true(logger.messages.includes('a catch-up worker takes over projections'), logger.messages.join('; '));
+  const handled = Object.fromEntries((await projector.list()).map((p) => [p.name, p.handled]));
+  t.deepEqual(handled, { 'order-lines': orders, 'order-count': orders, 'order-total': orders, pings: 20 }, 'each event counted once, whichever thread handled it');
+  for (const p of await projector.list()) t.is(p.checkpoint?.commit, head.commit, p.name);
+  t.deepEqual(await projector.getState('order-count'), { n: orders });
+  await projector.stop();
+  t.deepEqual(logger.outcomes, ['done'], 'no thread found a checkpoint moved under it');
+  t.deepEqual(snapshot(stateStore, projections.map((p) => p.name)), await singleThreaded(store, projections));
 });
 
 test('a projection that faults in a worker stops alone; the others of its worker finish', async (t) => {
