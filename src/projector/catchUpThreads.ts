@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { siblingEntry, startWorker } from '../workerBoot.js';
 import type { CatchUpReport, CatchUpStop, CatchUpTake, CatchUpTask } from './catchUpWire.js';
 import type { QueryDefinition } from './definition.js';
@@ -90,6 +91,9 @@ export interface CatchUpThreads {
 /** Outcomes from best to worst (several workers end with the worst of theirs). */
 export const CATCH_UP_RANK: Readonly<Record<CatchUpThreadsOutcome, number>> = { done: 0, stopped: 1, conflict: 2, failed: 3 };
 
+/** An error from a worker: one of a class the structured clone does not know (SqliteError) arrives as a plain object. */
+const describe = (err: unknown): string => (err instanceof Error ? err.message : inspect(err, { depth: 2, breakLength: Infinity }));
+
 /** The worse of two outcomes. */
 export const worseOutcome = (a: CatchUpThreadsOutcome, b: CatchUpThreadsOutcome): CatchUpThreadsOutcome => (CATCH_UP_RANK[b] > CATCH_UP_RANK[a] ? b : a);
 
@@ -116,17 +120,23 @@ export function startCatchUpThreads(o: CatchUpThreadsOptions): CatchUpThreads {
               if (m.result.kind === 'conflict') log(`a catch-up worker stopped: another process moved the checkpoint of ${JSON.stringify(m.result.projection)}`);
               // A worker that finished its share waits for this answer: more work, or the end.
               if (m.result.kind === 'done') {
-                const more = stopping ? undefined : onIdle?.();
-                worker.postMessage(more && more.length > 0 ? ({ kind: 'take', projections: more } satisfies CatchUpTake) : ({ kind: 'stop' } satisfies CatchUpStop));
+                let more: ProjectionSource[] | undefined;
+                try {
+                  more = stopping ? undefined : onIdle?.();
+                } catch (err) {
+                  log(`cannot hand projections to a catch-up worker: ${describe(err)}`);
+                } finally {
+                  worker.postMessage(more && more.length > 0 ? ({ kind: 'take', projections: more } satisfies CatchUpTake) : ({ kind: 'stop' } satisfies CatchUpStop));
+                }
               }
             }
           });
           worker.on('error', (err) => {
             outcome = 'failed';
-            // An error of a class the structured clone does not know (SqliteError) arrives as a plain object.
-            log(`a catch-up worker failed: ${err instanceof Error ? err.message : JSON.stringify(err) ?? String(err)}`);
+            log(`a catch-up worker failed: ${describe(err)}`);
           });
-          worker.on('exit', () => resolve(outcome ?? 'failed'));
+          // A worker that ends abnormally without an error event (during a share taken over) failed too.
+          worker.on('exit', (code) => resolve(code === 0 ? (outcome ?? 'failed') : 'failed'));
         }),
     ),
   ).then((outcomes) => outcomes.reduce(worseOutcome, 'done'));

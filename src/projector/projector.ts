@@ -367,14 +367,23 @@ export function startProjector(options: StartProjectorOptions): Projector {
      * the rest of the log for them from their checkpoints. Without it the second core idles
      * through the second half of a rebuild (the flow group costs twice the others).
      */
+    let ownDone = false;
     const handOff = (): ProjectionSource[] | undefined => {
-      const at = lowestPosition(here);
-      if (stopped || here.length < 2 || at === undefined || until - Number(at?.commit ?? 0n) < handOffFrom) return undefined;
-      const [, give] = groupForThreads(candidates.filter((c) => here.some((r) => r.name === c.name)), 2);
+      const running = here.filter((r) => r.status === 'running');
+      const at = lowestPosition(running);
+      if (stopped || ownDone || running.length < 2 || at === undefined || until - Number(at?.commit ?? 0n) < handOffFrom) return undefined;
+      const [, give] = groupForThreads(candidates.filter((c) => running.some((r) => r.name === c.name)), 2);
       if (!give) return undefined;
       const moving = give.map(runtime);
-      if (commitRuntimes(stateStore, moving).kind !== 'stored') return undefined;
-      for (const r of moving) here.splice(here.indexOf(r), 1);
+      const stored = commitRuntimes(stateStore, moving);
+      if (stored.kind !== 'stored') {
+        logger.warn({ component: 'projector', outcome: stored.kind }, 'cannot store projections to hand them to a catch-up worker; keeping them');
+        return undefined;
+      }
+      for (const r of moving) {
+        here.splice(here.indexOf(r), 1);
+        r.resync(); // what it caches is stored: the worker has it from here on
+      }
       settle();
       logger.info({ component: 'projector', projections: give, from: String(at?.commit ?? 0n) }, 'a catch-up worker takes over projections');
       return give.map((name) => files.find((f) => f.name === name)!);
@@ -422,6 +431,7 @@ export function startProjector(options: StartProjectorOptions): Projector {
       logger.error({ component: 'projector', err }, 'cannot persist projection states');
       outcome = 'failed';
     } finally {
+      ownDone = true;
       reader.close();
     }
     if (outcome !== 'done') for (const r of here) r.resync();

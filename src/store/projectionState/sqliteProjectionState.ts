@@ -131,7 +131,7 @@ export function openSqliteProjectionState(path: string, options: { busyTimeoutMs
         db.pragma(`wal_autocheckpoint = ${autocheckpointPages}`);
       }
     },
-    reset: (name) => reset.immediate(name),
+    reset: (name) => waitingForLock(db, () => reset.immediate(name)),
     close: () => db.close(),
   };
 }

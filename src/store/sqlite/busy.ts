@@ -11,16 +11,20 @@ export function isBusy(err: unknown): boolean {
  * error is thrown), sleeping the thread 5 ms between tries. For work that may block its thread.
  */
 export function retryWhileBusy<T>(attempt: () => T, timeoutMs: number): T {
-  const deadline = Date.now() + timeoutMs;
+  // A monotonic clock: a wall-clock step must neither stretch nor cut the wait.
+  const deadline = performance.now() + timeoutMs;
   for (;;) {
     try {
       return attempt();
     } catch (err) {
-      if (!isBusy(err) || Date.now() > deadline) throw err;
+      if (!isBusy(err) || performance.now() > deadline) throw err;
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
     }
   }
 }
+
+/** SQLite's own busy wait per attempt while {@link waitingForLock} retries. */
+const RETRY_BUSY_TIMEOUT_MS = 20;
 
 /**
  * Runs a write transaction (`attempt`, which begins with `BEGIN IMMEDIATE`) that may wait for
@@ -32,13 +36,22 @@ export function retryWhileBusy<T>(attempt: () => T, timeoutMs: number): T {
  * timeout is 0 (a commit that must not wait) still gets its refusal at once.
  */
 export function waitingForLock<T>(db: Database, attempt: () => T): T {
-  const started = Date.now();
+  const started = performance.now();
   try {
     return attempt();
   } catch (err) {
-    if (!isBusy(err)) throw err;
-    const left = (db.pragma('busy_timeout', { simple: true }) as number) - (Date.now() - started);
-    if (left <= 0) throw err;
-    return retryWhileBusy(attempt, left);
+    // Inside an outer transaction a retry would only nest a savepoint: the caller decides.
+    if (!isBusy(err) || db.inTransaction) throw err;
+    const timeoutMs = db.pragma('busy_timeout', { simple: true }) as number;
+    const left = timeoutMs - (performance.now() - started);
+    if (timeoutMs <= 0 || left <= 0) throw err;
+    // Short waits of SQLite's own between our checks of the deadline: should the signals stop
+    // meanwhile, one attempt must not wait a whole busy timeout again past it.
+    db.pragma(`busy_timeout = ${RETRY_BUSY_TIMEOUT_MS}`);
+    try {
+      return retryWhileBusy(attempt, left);
+    } finally {
+      db.pragma(`busy_timeout = ${timeoutMs}`);
+    }
   }
 }

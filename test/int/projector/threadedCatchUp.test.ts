@@ -230,3 +230,25 @@ test('a catch-up worker failing on a SQLite error names the error in the log', a
   t.is(await threads.ended, 'failed');
   t.true(logged.some((m) => m.startsWith('a catch-up worker failed') && m.includes('SQLITE_NOTADB')), logged.join('\n'));
 });
+
+test('a catch-up worker is answered and ends even when the projector cannot hand it more work', async (t) => {
+  const { path, store } = await fileStore(t, 'worker-idle-throws');
+  await store.appendToStream('ping-1', { type: 'Pinged', data: {}, metadata: {} });
+  const logged: string[] = [];
+  const threads = startCatchUpThreads({
+    eventsPath: path,
+    statePath: path,
+    until: 1,
+    eventTimeoutMs: 250,
+    maxCachedPartitions: 1000,
+    commitIntervalMs: 1000,
+    groups: [[{ name: 'pings', source: "fromCategory('ping').when({ $init: function () { return { n: 0 }; }, Pinged: function (s) { s.n++; return s; } })" }]],
+    onCommitted: () => undefined,
+    onIdle: () => {
+      throw new Error('no more');
+    },
+    log: (m) => logged.push(m),
+  });
+  t.is(await threads.ended, 'done');
+  t.true(logged.some((m) => m.includes('cannot hand projections') && m.includes('no more')), logged.join('\n'));
+});
