@@ -89,7 +89,7 @@ export interface CatchUpThreads {
 }
 
 /** Outcomes from best to worst (several workers end with the worst of theirs). */
-export const CATCH_UP_RANK: Readonly<Record<CatchUpThreadsOutcome, number>> = { done: 0, stopped: 1, conflict: 2, failed: 3 };
+const CATCH_UP_RANK: Readonly<Record<CatchUpThreadsOutcome, number>> = { done: 0, stopped: 1, conflict: 2, failed: 3 };
 
 /** An error from a worker: one of a class the structured clone does not know (SqliteError) arrives as a plain object. */
 const describe = (err: unknown): string => (err instanceof Error ? err.message : inspect(err, { depth: 2, breakLength: Infinity }));

@@ -1,10 +1,11 @@
 import test from 'ava';
 import BetterSqlite3 from 'better-sqlite3';
 import { startProjector, type ProjectionSource } from '../../../src/projector/index.js';
-import { openSqliteProjectionState, StateStoreBusyError, type ProjectionCommit } from '../../../src/store/projectionState/index.js';
+import { openSqliteProjectionState, StateStoreBusyError } from '../../../src/store/projectionState/index.js';
 import { openEventStore } from '../../../src/store/index.js';
 import { holdLockElsewhere } from '../../support/lockHeldElsewhere.js';
 import { watchLoopStalls } from '../../support/loopStalls.js';
+import { firstCommit } from '../../support/projectionCommits.js';
 import { tempFile } from '../../support/tempFile.js';
 
 const COUNTER: ProjectionSource = {
@@ -12,9 +13,6 @@ const COUNTER: ProjectionSource = {
   source: `fromCategory('order').foreachStream().when({ $init: function () { return { n: 0 }; }, $any: function (s) { s.n++; } })`,
 };
 
-const firstCommit = (json: string): ProjectionCommit[] => [
-  { name: 'x', expected: null, checkpoint: { position: { commit: 1n, prepare: 1n }, sourceHash: 'h', status: 'running', reason: null }, partitions: [['', json]] },
-];
 
 test.serial('a commit that may not wait is refused at once as busy while another process holds the write lock, stores nothing, and leaves waiting commits waiting', async (t) => {
   const path = await tempFile(t);

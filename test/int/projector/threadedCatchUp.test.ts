@@ -210,45 +210,45 @@ test('stop() right after a windowed catch-up ends the projector (no subscription
   }
 });
 
+/** One catch-up worker over `eventsPath` up to position 1, running `source`; keeps what it logs. */
+function oneWorker(o: { eventsPath: string; statePath: string; source: string; onIdle?: () => undefined }) {
+  const logged: string[] = [];
+  const threads = startCatchUpThreads({
+    eventsPath: o.eventsPath,
+    statePath: o.statePath,
+    until: 1,
+    eventTimeoutMs: 250,
+    maxCachedPartitions: 1000,
+    commitIntervalMs: 1000,
+    groups: [[{ name: 'only', source: o.source }]],
+    onCommitted: () => undefined,
+    ...(o.onIdle ? { onIdle: o.onIdle } : {}),
+    log: (m) => logged.push(m),
+  });
+  return { ended: threads.ended, logged };
+}
+
 test('a catch-up worker failing on a SQLite error names the error in the log', async (t) => {
   // better-sqlite3's SqliteError is no Error to the structured clone: it arrives as { code }.
   const { path } = await fileStore(t, 'worker-fails');
   const notADatabase = join(dirname(path), 'not-a-database');
   writeFileSync(notADatabase, 'x'.repeat(4096));
-  const logged: string[] = [];
-  const threads = startCatchUpThreads({
-    eventsPath: path,
-    statePath: notADatabase,
-    until: 1,
-    eventTimeoutMs: 250,
-    maxCachedPartitions: 1000,
-    commitIntervalMs: 1000,
-    groups: [[{ name: 'all', source: 'fromAll().when({ $any: function (s) { return s; } })' }]],
-    onCommitted: () => undefined,
-    log: (m) => logged.push(m),
-  });
-  t.is(await threads.ended, 'failed');
-  t.true(logged.some((m) => m.startsWith('a catch-up worker failed') && m.includes('SQLITE_NOTADB')), logged.join('\n'));
+  const worker = oneWorker({ eventsPath: path, statePath: notADatabase, source: 'fromAll().when({ $any: function (s) { return s; } })' });
+  t.is(await worker.ended, 'failed');
+  t.true(worker.logged.some((m) => m.startsWith('a catch-up worker failed') && m.includes('SQLITE_NOTADB')), worker.logged.join('\n'));
 });
 
 test('a catch-up worker is answered and ends even when the projector cannot hand it more work', async (t) => {
   const { path, store } = await fileStore(t, 'worker-idle-throws');
   await store.appendToStream('ping-1', { type: 'Pinged', data: {}, metadata: {} });
-  const logged: string[] = [];
-  const threads = startCatchUpThreads({
+  const worker = oneWorker({
     eventsPath: path,
     statePath: path,
-    until: 1,
-    eventTimeoutMs: 250,
-    maxCachedPartitions: 1000,
-    commitIntervalMs: 1000,
-    groups: [[{ name: 'pings', source: "fromCategory('ping').when({ $init: function () { return { n: 0 }; }, Pinged: function (s) { s.n++; return s; } })" }]],
-    onCommitted: () => undefined,
+    source: "fromCategory('ping').when({ $init: function () { return { n: 0 }; }, Pinged: function (s) { s.n++; return s; } })",
     onIdle: () => {
       throw new Error('no more');
     },
-    log: (m) => logged.push(m),
   });
-  t.is(await threads.ended, 'done');
-  t.true(logged.some((m) => m.includes('cannot hand projections') && m.includes('no more')), logged.join('\n'));
+  t.is(await worker.ended, 'done');
+  t.true(worker.logged.some((m) => m.includes('cannot hand projections') && m.includes('no more')), worker.logged.join('\n'));
 });

@@ -1,7 +1,8 @@
 import test from 'ava';
-import { openSqliteProjectionState, StateStoreBusyError, type ProjectionCommit } from '../../../src/store/projectionState/index.js';
+import { openSqliteProjectionState, StateStoreBusyError } from '../../../src/store/projectionState/index.js';
 import { openSqliteEventStore } from '../../../src/store/sqlite/sqliteEventStore.js';
 import { holdLockElsewhere, profileThisThread } from '../../support/lockHeldElsewhere.js';
+import { firstCommit } from '../../support/projectionCommits.js';
 import { tempFile } from '../../support/tempFile.js';
 
 // SQLite's busy handler counts its sleeps instead of timing them. Under a CPU profiler (SIGPROF
@@ -9,9 +10,6 @@ import { tempFile } from '../../support/tempFile.js';
 // milliseconds: a catch-up worker's commit failed and the projector fell back to re-reading the
 // whole log. Writes that may wait now wait the busy timeout in real time.
 
-const commitOf = (json: string): ProjectionCommit[] => [
-  { name: 'x', expected: null, checkpoint: { position: { commit: 1n, prepare: 1n }, sourceHash: 'h', status: 'running', reason: null }, partitions: [['', json]] },
-];
 
 test.serial('a waiting state commit waits out a write lock held elsewhere while a profiler interrupts its sleeps', async (t) => {
   const path = await tempFile(t);
@@ -20,7 +18,7 @@ test.serial('a waiting state commit waits out a write lock held elsewhere while 
   const stopProfiling = await profileThisThread(t);
   const { released } = await holdLockElsewhere(t, path, 500);
   const started = performance.now();
-  states.commit(commitOf('{"n":1}'));
+  states.commit(firstCommit('{"n":1}'));
   const waited = performance.now() - started;
   await stopProfiling();
   t.true(waited > 300, `the commit waited for the lock (${Math.round(waited)} ms)`);
@@ -35,7 +33,7 @@ test.serial('a commit that may not wait is still refused at once while a profile
   await profileThisThread(t);
   const { released } = await holdLockElsewhere(t, path, 300);
   const started = performance.now();
-  t.throws(() => states.commit(commitOf('{"n":1}'), { wait: false }), { instanceOf: StateStoreBusyError });
+  t.throws(() => states.commit(firstCommit('{"n":1}'), { wait: false }), { instanceOf: StateStoreBusyError });
   t.true(performance.now() - started < 150, 'refused without waiting');
   t.is(states.readCheckpoint('x'), undefined);
   await released;
