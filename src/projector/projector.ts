@@ -6,7 +6,7 @@ import type { EventStore, Position, RecordedEvent, Subscription } from '../store
 import { applyBatch, commitRuntimes } from './applyBatch.js';
 import { withCosts } from './catchUpCost.js';
 import { groupForThreads, startCatchUpThreads, worseOutcome, type CatchUpThreads, type CatchUpThreadsOutcome } from './catchUpThreads.js';
-import { catchUpByWindows, handledTypes, turn } from './windowCatchUp.js';
+import { catchUpByWindows, handledTypes, lowestLogPosition, turn } from './windowCatchUp.js';
 import { openLogWindowReader } from '../store/sqlite/logWindowReader.js';
 import { MEMORY_PATH } from '../store/sqlite/sqliteOptions.js';
 import { loadProjectionFiles } from './loadProjections.js';
@@ -370,8 +370,8 @@ export function startProjector(options: StartProjectorOptions): Projector {
     let ownDone = false;
     const handOff = (): ProjectionSource[] | undefined => {
       const running = here.filter((r) => r.status === 'running');
-      const at = lowestPosition(running);
-      if (stopped || ownDone || running.length < 2 || at === undefined || until - Number(at?.commit ?? 0n) < handOffFrom) return undefined;
+      const at = lowestLogPosition(running);
+      if (stopped || ownDone || running.length < 2 || at === null || until - at < handOffFrom) return undefined;
       const [, give] = groupForThreads(candidates.filter((c) => running.some((r) => r.name === c.name)), 2);
       if (!give) return undefined;
       const moving = give.map(runtime);
@@ -385,7 +385,7 @@ export function startProjector(options: StartProjectorOptions): Projector {
         r.resync(); // what it caches is stored: the worker has it from here on
       }
       settle();
-      logger.info({ component: 'projector', projections: give, from: String(at?.commit ?? 0n) }, 'a catch-up worker takes over projections');
+      logger.info({ component: 'projector', projections: give, from: at }, 'a catch-up worker takes over projections');
       return give.map((name) => files.find((f) => f.name === name)!);
     };
     logger.info({ component: 'projector', here: own, workers: others, until }, 'catching up by windows');

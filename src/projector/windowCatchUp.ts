@@ -51,7 +51,7 @@ export function handledTypes(runtimes: readonly ProjectionRuntime[]): string[] |
 export const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** The lowest position of the running runtimes as a log position (0: from the start); null when none runs. */
-function lowest(runtimes: readonly ProjectionRuntime[]): number | null {
+export function lowestLogPosition(runtimes: readonly ProjectionRuntime[]): number | null {
   const p = lowestPosition(runtimes);
   return p === undefined ? null : p === null ? 0 : Number(p.commit);
 }
@@ -76,7 +76,7 @@ export async function catchUpByWindows(o: WindowCatchUpOptions): Promise<WindowC
     if (outcome.commits.length > 0) o.onCommitted?.(outcome.commits);
     return null;
   };
-  let cursor = lowest(o.runtimes);
+  let cursor = lowestLogPosition(o.runtimes);
   while (cursor !== null && cursor < o.until) {
     if (o.stopRequested?.()) {
       return commit() ?? { kind: 'stopped' };
@@ -85,7 +85,7 @@ export async function catchUpByWindows(o: WindowCatchUpOptions): Promise<WindowC
     const retry = applyBatch(o.runtimes, events, drive, o.eventTimeoutMs, toPosition(through));
     // Normally `through`; lower when a runtime went back (a retry, or a reset by the projector
     // while this ran on its thread): re-read from there, the others skip what they applied.
-    cursor = retry ? lowest(o.runtimes) : Math.min(through, lowest(o.runtimes) ?? through);
+    cursor = retry ? lowestLogPosition(o.runtimes) : Math.min(through, lowestLogPosition(o.runtimes) ?? through);
     let due = performance.now() - lastCommitAt >= o.commitIntervalMs;
     if (!due) for (const r of o.runtimes) if (r.cachedPartitions() > o.maxCachedPartitions) due = true;
     if (due) {

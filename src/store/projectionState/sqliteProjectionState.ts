@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import { isBusy, waitingForLock } from '../sqlite/busy.js';
+import { isBusy, waitingForLock, withBusyTimeout } from '../sqlite/busy.js';
 import { openDatabase } from '../sqlite/openDatabase.js';
 import { DEFAULT_BUSY_TIMEOUT_MS, MEMORY_PATH } from '../sqlite/sqliteOptions.js';
 import type { Position } from '../types.js';
@@ -121,13 +121,11 @@ export function openSqliteProjectionState(path: string, options: { busyTimeoutMs
       // 82-142 ms, the longest 10-31 ms, with checkpoints left to the writer. Catch-up
       // commits (waiting ones) keep checkpointing: a rebuild writes no events.
       try {
-        db.pragma('busy_timeout = 0');
         db.pragma('wal_autocheckpoint = 0');
-        commit.immediate(commits);
+        withBusyTimeout(db, 0, busyTimeoutMs, () => commit.immediate(commits));
       } catch (err) {
         throw isBusy(err) ? new StateStoreBusyError({ cause: err }) : err;
       } finally {
-        db.pragma(`busy_timeout = ${busyTimeoutMs}`);
         db.pragma(`wal_autocheckpoint = ${autocheckpointPages}`);
       }
     },

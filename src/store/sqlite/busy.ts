@@ -23,6 +23,16 @@ export function retryWhileBusy<T>(attempt: () => T, timeoutMs: number): T {
   }
 }
 
+/** Runs `run` with the connection's busy timeout at `ms`, then sets it back to `restoreMs`. */
+export function withBusyTimeout<T>(db: Database, ms: number, restoreMs: number, run: () => T): T {
+  db.pragma(`busy_timeout = ${ms}`);
+  try {
+    return run();
+  } finally {
+    db.pragma(`busy_timeout = ${restoreMs}`);
+  }
+}
+
 /** SQLite's own busy wait per attempt while {@link waitingForLock} retries. */
 const RETRY_BUSY_TIMEOUT_MS = 20;
 
@@ -47,11 +57,6 @@ export function waitingForLock<T>(db: Database, attempt: () => T): T {
     if (timeoutMs <= 0 || left <= 0) throw err;
     // Short waits of SQLite's own between our checks of the deadline: should the signals stop
     // meanwhile, one attempt must not wait a whole busy timeout again past it.
-    db.pragma(`busy_timeout = ${RETRY_BUSY_TIMEOUT_MS}`);
-    try {
-      return retryWhileBusy(attempt, left);
-    } finally {
-      db.pragma(`busy_timeout = ${timeoutMs}`);
-    }
+    return withBusyTimeout(db, RETRY_BUSY_TIMEOUT_MS, timeoutMs, () => retryWhileBusy(attempt, left));
   }
 }

@@ -4,7 +4,7 @@ import { EngineError, ErrorCode } from '../../errors.js';
 import { siblingEntry, startWorker } from '../../workerBoot.js';
 import type { AppendResult } from '../types.js';
 import { groupCommitFor } from './groupCommit.js';
-import { isBusy } from './busy.js';
+import { isBusy, withBusyTimeout } from './busy.js';
 import { DEFAULT_BUSY_TIMEOUT_MS, type SqliteStoreOptions } from './sqliteOptions.js';
 import type { SqliteWriter } from './sqliteWriter.js';
 import { fromWireError, writerStopped, type WriterReply, type WriterRequest } from './writerWire.js';
@@ -241,12 +241,7 @@ export function createThreadWriter(options: SqliteStoreOptions, onCommitted: () 
         },
       );
     }
-    side.db.pragma('busy_timeout = 0');
-    try {
-      groupCommitFor(side.db).flush();
-    } finally {
-      side.db.pragma(`busy_timeout = ${busyTimeoutMs}`);
-    }
+    withBusyTimeout(side.db, 0, busyTimeoutMs, () => groupCommitFor(side.db).flush());
   };
 
   const enqueue = (q: Omit<Queued, 'resolve' | 'reject'>): Promise<unknown> => {
