@@ -22,6 +22,8 @@ export interface GroupJob<R> {
 /** What a commit was: fsynced, or deferred to the next durable commit. */
 export interface CommitInfo {
   durable: boolean;
+  /** How long the COMMIT statement took (ms): writing the WAL frames, and the fsync when durable. */
+  commitMs: number;
 }
 
 export interface GroupCommit {
@@ -85,6 +87,7 @@ function createGroupCommit(db: Database): GroupCommit {
     queue = [];
     if (group.length === 0) return;
     const outcomes: Outcome<unknown>[] = [];
+    let commitMs = 0;
     const defer = full && group.every((p) => p.job.durable === false);
     try {
       // Set outside the transaction; the level applies to this COMMIT only (restored below).
@@ -110,7 +113,9 @@ function createGroupCommit(db: Database): GroupCommit {
           outcomes.push(p.job.failed(err));
         }
       }
+      const t0 = performance.now();
       commit.run();
+      commitMs = performance.now() - t0;
     } catch (err) {
       try {
         if (db.inTransaction) rollback.run();
@@ -122,7 +127,7 @@ function createGroupCommit(db: Database): GroupCommit {
       return;
     }
     restore(defer);
-    const info: CommitInfo = { durable: !defer && full };
+    const info: CommitInfo = { durable: !defer && full, commitMs };
     if (outcomes.some((o) => o.ok)) for (const listener of listeners) listener(info);
     group.forEach((p, i) => {
       const o = outcomes[i]!;

@@ -26,6 +26,13 @@ export interface SqliteStoreOptions {
    * (always so for `:memory:`, which a second connection cannot see).
    */
   writer?: WriterPlacement;
+  /**
+   * With `writer=thread`: durable commits on the caller's connection slower than this on
+   * average (ms, default 10) mark the disk slow, and writers that contend then have their
+   * durable writes committed on the thread. 0 sends contended durable writes to the thread
+   * always.
+   */
+  slowCommitMs?: number;
 }
 
 export type WriterPlacement = 'thread' | 'inline';
@@ -42,6 +49,14 @@ function positiveInt(key: string, raw: string): number {
   return n;
 }
 
+function nonNegativeInt(key: string, raw: string): number {
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isInteger(n) || n < 0) {
+    throw new EngineError(ErrorCode.CONFIG_INVALID, `EVENT_STORE: ${key} must be a non-negative integer, got ${quote(raw)}`);
+  }
+  return n;
+}
+
 function oneOf<T extends string>(key: string, raw: string, allowed: readonly T[]): T {
   const value = raw.toLowerCase() as T;
   if (!allowed.includes(value)) {
@@ -52,7 +67,7 @@ function oneOf<T extends string>(key: string, raw: string, allowed: readonly T[]
 }
 
 /**
- * Parses `sqlite:<path>[?synchronous=normal|full&pollIntervalMs=N&busyTimeoutMs=N&writer=thread|inline]`.
+ * Parses `sqlite:<path>[?synchronous=normal|full&pollIntervalMs=N&busyTimeoutMs=N&writer=thread|inline&slowCommitMs=N]`.
  * `sqlite::memory:` is an in-memory database; `sqlite:///abs/path` is accepted as a URL form.
  */
 export function parseSqliteConnectionString(connectionString: string): SqliteStoreOptions {
@@ -81,6 +96,9 @@ export function parseSqliteConnectionString(connectionString: string): SqliteSto
         break;
       case 'writer':
         options.writer = oneOf(key, value, ['thread', 'inline'] as const);
+        break;
+      case 'slowCommitMs':
+        options.slowCommitMs = nonNegativeInt(key, value);
         break;
       default:
         throw new EngineError(ErrorCode.CONFIG_INVALID, `EVENT_STORE: unknown sqlite option ${quote(key)}`);

@@ -10,7 +10,9 @@ export type WriterRequest =
   | { op: 'append'; id: number; handle: number; parts: AppendPart[]; durability: Durability | undefined }
   | { op: 'putDataKey'; id: number; handle: number; keyId: string; wrapped: string; durability: Durability | undefined }
   | { op: 'destroyDataKey'; id: number; handle: number; keyId: string; scrub: boolean }
-  | { op: 'close'; id: number; handle: number };
+  | { op: 'close'; id: number; handle: number }
+  /** A PASSIVE checkpoint of the handle's file; nobody waits for it, so it has no reply. */
+  | { op: 'checkpoint'; handle: number };
 
 export type WriterReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: WireError };
 

@@ -55,6 +55,7 @@ function dispatch(msg: WriterRequest): void {
   if (failed !== undefined && 'failed' in failed) open(msg.handle, failed.options);
   const handle = handles.get(msg.handle);
   if (handle === undefined || 'failed' in handle) {
+    if (msg.op === 'checkpoint') return;
     const error = handle?.failed ?? toWireError(new Error(`no open store handle ${msg.handle}`));
     answer({ id: msg.id, ok: false, error });
     return;
@@ -66,6 +67,14 @@ function dispatch(msg: WriterRequest): void {
       return reply(msg.id, () => handle.writer.putDataKey(msg.keyId, msg.wrapped, msg.durability));
     case 'destroyDataKey':
       return reply(msg.id, () => handle.writer.destroyDataKey(msg.keyId, msg.scrub));
+    case 'checkpoint':
+      // PASSIVE never waits for a lock; a checkpoint that cannot finish now is redone later.
+      try {
+        handle.db.pragma('wal_checkpoint(PASSIVE)');
+      } catch {
+        // Another connection's checkpoint is running: it does the same work.
+      }
+      return;
     case 'close':
       handles.delete(msg.handle);
       return reply(msg.id, async () => {

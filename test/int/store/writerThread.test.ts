@@ -1,4 +1,5 @@
 import test from 'ava';
+import { statSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import { WrongExpectedVersionError } from '../../../src/store/errors.js';
 import { groupCommitFor, type CommitInfo } from '../../../src/store/sqlite/groupCommit.js';
@@ -11,7 +12,8 @@ import { tempFile } from '../../support/tempFile.js';
 const id = (n: number) => `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
 
 test.serial('a revision conflict comes back from the writer thread as WrongExpectedVersionError with both revisions', async (t) => {
-  const store = openSqliteEventStore({ path: await tempFile(t) });
+  // slowCommitMs 0: every durable commit counts as slow, so contending writers use the thread.
+  const store = openSqliteEventStore({ path: await tempFile(t), slowCommitMs: 0 });
   t.teardown(() => store.close());
   await store.appendToStream('s-1', [{ type: 'A', data: {} }, { type: 'B', data: {} }]);
   const inline: CommitInfo[] = [];
@@ -29,7 +31,8 @@ test.serial('a revision conflict comes back from the writer thread as WrongExpec
 });
 
 test.serial('a stopped writer thread fails only writes in flight, retries by event id are safe, and the next write starts a new thread', async (t) => {
-  const store = openSqliteEventStore({ path: await tempFile(t) });
+  // Contending writers on a slow disk (slowCommitMs 0): the 40 writes go to the thread.
+  const store = openSqliteEventStore({ path: await tempFile(t), slowCommitMs: 0 });
   t.teardown(() => store.close());
   await store.appendToStream('s-1', { id: id(0), type: 'E', data: { n: 0 } });
   const inFlight = Array.from({ length: 40 }, (_, i) =>
@@ -54,8 +57,8 @@ test.serial('a deferred append commits without fsync, a durable one in the same 
   // Inline writer: the group commit's report is observable on the caller's connection.
   const store = openSqliteEventStore({ path: await tempFile(t), writer: 'inline' });
   t.teardown(() => store.close());
-  const commits: CommitInfo[] = [];
-  groupCommitFor(store.sharedAccess().db).onCommitted((c) => commits.push(c));
+  const commits: Array<Pick<CommitInfo, 'durable'>> = [];
+  groupCommitFor(store.sharedAccess().db).onCommitted((c) => commits.push({ durable: c.durable }));
 
   await store.appendToStream('s-1', { type: 'A', data: {} }, { durability: 'deferred' });
   t.deepEqual(commits, [{ durable: false }]);
@@ -76,19 +79,22 @@ test.serial('a deferred append commits without fsync, a durable one in the same 
 test.serial('a synchronous=normal store keeps its level once the group commit exists (no pragma applied ahead of use)', async (t) => {
   const store = openSqliteEventStore({ path: await tempFile(t), synchronous: 'normal', writer: 'inline' });
   t.teardown(() => store.close());
-  const commits: CommitInfo[] = [];
-  groupCommitFor(store.sharedAccess().db).onCommitted((c) => commits.push(c));
+  const commits: Array<Pick<CommitInfo, 'durable'>> = [];
+  groupCommitFor(store.sharedAccess().db).onCommitted((c) => commits.push({ durable: c.durable }));
   await store.appendToStream('s-1', { type: 'A', data: {} });
   await store.appendToStream('s-1', { type: 'B', data: {} }, { durability: 'deferred' });
   t.is(store.settings().synchronous, 'normal');
   t.deepEqual(commits, [{ durable: false }, { durable: false }]);
 });
 
-test.serial('a lone writer commits on its own connection; once writers contend, durable writes go to the thread for a while, a turn whole', async (t) => {
-  const store = openSqliteEventStore({ path: await tempFile(t) });
+test.serial('on a slow disk a lone writer commits on its own connection; once writers contend, durable writes go to the thread for a while, a turn whole', async (t) => {
+  const store = openSqliteEventStore({ path: await tempFile(t), slowCommitMs: 0 });
   t.teardown(() => store.close());
-  const inline: CommitInfo[] = [];
-  groupCommitFor(store.sharedAccess().db).onCommitted((c) => inline.push(c));
+  // The thread boots once (a few hundred ms under tsx), then stays quiet past the window.
+  await Promise.all([store.appendToStream('warm-1', { type: 'W', data: {} }), store.appendToStream('warm-2', { type: 'W', data: {} })]);
+  await new Promise((r) => setTimeout(r, 300));
+  const inline: Array<Pick<CommitInfo, 'durable'>> = [];
+  groupCommitFor(store.sharedAccess().db).onCommitted((c) => inline.push({ durable: c.durable }));
 
   await store.appendToStream('s-1', { type: 'A', data: {} }, { durability: 'deferred' });
   await store.appendToStream('s-1', { type: 'B', data: {} });
@@ -108,7 +114,45 @@ test.serial('a lone writer commits on its own connection; once writers contend, 
   await new Promise((r) => setTimeout(r, 300));
   await store.appendToStream('s-4', { type: 'G', data: {} });
   t.deepEqual(inline.at(-1), { durable: true }, 'after a quiet spell the lone writer is back on its own connection');
-  t.deepEqual((await collect(store.readAll())).map((e) => e.type), ['A', 'B', 'C', 'D', 'E', 'F', 'G']);
+  t.deepEqual((await collect(store.readAll())).map((e) => e.type), ['W', 'W', 'A', 'B', 'C', 'D', 'E', 'F', 'G']);
+});
+
+test.serial('on a fast disk contending durable writers commit on the caller\'s connection, in one transaction', async (t) => {
+  const store = openSqliteEventStore({ path: await tempFile(t) });
+  t.teardown(() => store.close());
+  const inline: Array<{ durable: boolean; commitMs: number }> = [];
+  groupCommitFor(store.sharedAccess().db).onCommitted((c) => inline.push(c));
+  await store.appendToStream('s-0', { type: 'Lone', data: {} });
+  const [c, d] = await Promise.all([
+    store.appendToStream('s-1', { type: 'C', data: {} }),
+    store.appendToStream('s-2', { type: 'D', data: {} }),
+  ]);
+  t.is(d.position.commit, c.position.commit + 1n, 'one transaction, in order');
+  t.deepEqual(inline.map((x) => x.durable), [true, true], 'both turns fsynced on the caller\'s connection');
+  t.true(inline.every((x) => x.commitMs > 0 && x.commitMs < 10), `durable COMMITs took ${inline.map((x) => x.commitMs.toFixed(2)).join(', ')} ms`);
+  const [e, f] = await Promise.all([
+    store.appendToStream('s-3', { type: 'E', data: {} }),
+    store.appendToStream('s-4', { type: 'F', data: {} }),
+  ]);
+  t.is(f.position.commit, e.position.commit + 1n);
+  t.is(inline.length, 3, 'contention does not move them to the thread while the disk is fast');
+});
+
+test.serial('checkpoints run on the writer thread, not on the caller\'s connection', async (t) => {
+  const path = await tempFile(t);
+  const store = openSqliteEventStore({ path });
+  t.teardown(() => store.close());
+  const db = store.sharedAccess().db;
+  t.is(db.pragma('wal_autocheckpoint', { simple: true }), 10_000, 'the caller\'s connection checkpoints only as a safety net');
+  const fileBytes = () => statSync(path).size;
+  const before = fileBytes();
+  // 100 lone commits of a few pages each: well under SQLite's own 1000-page checkpoint, so only
+  // the checkpoint asked of the thread copies them into the database file.
+  for (let i = 0; i < 100; i++) await store.appendToStream(`s-${i}`, { type: 'E', data: { pad: 'x'.repeat(1500) } });
+  const until = Date.now() + 10_000;
+  while (fileBytes() === before && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  t.true(fileBytes() > before, `the database file grew from ${before} bytes once the thread checkpointed (now ${fileBytes()})`);
+  t.is((await collect(store.readAll())).length, 100);
 });
 
 test.serial('an inline commit never waits for a lock held elsewhere: the turn goes to the thread and the event loop keeps running', async (t) => {
