@@ -27,7 +27,7 @@ const FLOWS = Number(process.env.BENCH_FLOWS ?? 150);
 /** Browsers at once in the concurrent rows (a multi-user server's load); 1 is the latency view. */
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const PUBLIC_URL = 'http://localhost:3080';
-/** `inline` runs SQLite writes on the event loop instead of the writer thread (for comparison). */
+/** `inline` runs every SQLite write and checkpoint on the event loop (for comparison). */
 const WRITER = process.env.BENCH_WRITER;
 
 /** Runs `flow(i)` for i < n with at most `concurrency` at a time. */

@@ -95,7 +95,7 @@ export function dataKeyWrites(db: Database): DataKeyWrites {
       try {
         db.pragma('wal_checkpoint(TRUNCATE)');
       } catch {
-        // Busy: the next checkpoint (SQLite runs them automatically) finishes the job.
+        // Busy: the next checkpoint (the event store's writer asks for them) finishes the job.
       }
       return existed;
     },

@@ -21,16 +21,17 @@ export interface SqliteStoreOptions {
   /** How long a write waits for another process's write lock before failing (STORE_UNAVAILABLE). */
   busyTimeoutMs?: number;
   /**
-   * Where writes run. `thread` (default for files): on the process's SQLite writer thread, so
-   * statement execution and fsync never block the event loop. `inline`: on the caller's thread
-   * (always so for `:memory:`, which a second connection cannot see).
+   * Where writes run. `thread` (default for files): on the caller's connection while the disk
+   * is fast, contending writers' durable turns on the process's SQLite writer thread while it
+   * is slow (see `slowCommitMs`), checkpoints on that thread. `inline`: everything on the
+   * caller's thread (always so for `:memory:`, which a second connection cannot see).
    */
   writer?: WriterPlacement;
   /**
    * With `writer=thread`: durable commits on the caller's connection slower than this on
    * average (ms, default 10) mark the disk slow, and writers that contend then have their
-   * durable writes committed on the thread. 0 sends contended durable writes to the thread
-   * always.
+   * durable writes committed on the thread. 0: contended durable writes always go to the
+   * thread (lone writers and writes needing no fsync still commit on the caller's thread).
    */
   slowCommitMs?: number;
 }

@@ -8,8 +8,9 @@ import { prepareStatements, type Statements } from './statements.js';
 /**
  * Everything the embedded store writes to its file: event appends and data-key changes, one
  * group commit for both. Two implementations: {@link createInlineWriter} on a connection of the
- * calling thread, and the writer thread (`writerThread.ts`), which runs an inline writer on a
- * connection of its own so that statement execution and fsync leave the event loop.
+ * calling thread, and the thread writer (`writerThread.ts`), which commits inline while the
+ * disk is fast and otherwise hands contending writers' durable turns to the writer thread (an
+ * inline writer on a connection of its own), so that slow fsyncs leave the event loop.
  */
 export interface SqliteWriter {
   append(parts: AppendPart[], durability?: Durability): Promise<AppendResult[]>;

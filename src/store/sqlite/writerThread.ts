@@ -133,8 +133,17 @@ const COMMIT_EWMA_WEIGHT = 0.2;
 /** How long a slow disk keeps contended durable writes on the thread; doubles while slow. */
 const SLOW_WINDOW_MS = 1000;
 const SLOW_WINDOW_MAX_MS = 30_000;
-/** Commits on the caller's connection between two checkpoints asked of the thread. */
+/**
+ * A checkpoint is asked of the thread after this many commits of the caller's connection, or
+ * after {@link CHECKPOINT_INTERVAL_MS} with at least {@link CHECKPOINT_MIN_COMMITS}. A commit
+ * writes from 5 WAL pages (a lone append) to ~40 (a turn of 200 callbacks): the time bound
+ * keeps a busy WAL near SQLite's own 1000-page cadence (with the commit count alone, ~3,700
+ * pages went by between checkpoints under bench/http).
+ */
 const CHECKPOINT_EVERY = 100;
+const CHECKPOINT_INTERVAL_MS = 250;
+/** Fewer commits than this never ask (a CLI's few writes start no thread for a checkpoint). */
+const CHECKPOINT_MIN_COMMITS = 10;
 /**
  * WAL pages past which the caller's connection checkpoints by itself all the same (SQLite's
  * default is 1000): a safety net for a thread that cannot run, not the normal path.
@@ -157,7 +166,7 @@ export async function stopWriterThread(): Promise<void> {
   await thread?.terminate();
 }
 
-/** The caller's own connection and its inline writer, for writes that need no fsync. */
+/** The caller's own connection and its inline writer: turns that commit on the event loop. */
 export interface InlineSide {
   db: Database;
   writer: SqliteWriter;
@@ -179,28 +188,31 @@ interface Queued {
  * before an append's caller is answered, so a subscription of the store is woken in the same
  * tick as the appender.
  *
- * Writes of one event-loop turn are decided together, in one transaction either way. While
- * the disk is fast (durable inline COMMITs, WAL frames and fsync, under {@link SLOW_COMMIT_MS}
- * on average) every turn commits inline on the caller's connection (`inline`): measured with
- * bench/http on this VM (200 browsers, durable COMMITs 1.3 ms at the median), that gave ~10%
- * more flows/s and a lower callback p99 than handing contended turns to the thread, whose
- * message round trips cost the loop more than the fsyncs they spared it. A slow average marks
- * the disk slow for {@link SLOW_WINDOW_MS} (doubling while it stays slow, up to
- * {@link SLOW_WINDOW_MAX_MS}); then a turn commits inline only while the thread has nothing in
- * flight and either none of its writes must be durable (a commit without fsync takes tens of
- * µs, less than waking another thread: 0.3–1 ms here) or writers have not contended for
+ * Writes of one event-loop turn are decided together, in one transaction either way, and
+ * commit inline on the caller's connection (`inline`) only while the thread has nothing in
+ * flight: its connection then holds no write lock to wait for, and writes commit in the order
+ * they were made. While the disk is fast (durable inline COMMITs, WAL frames and fsync, under
+ * {@link SLOW_COMMIT_MS} on average) every such turn commits inline: measured with bench/http
+ * on this VM (200 browsers, durable COMMITs 1.3 ms at the median), that gave ~10% more
+ * flows/s and a lower callback p99 than handing contended turns to the thread, whose message
+ * round trips cost the loop more than the fsyncs they spared it. A slow average marks the
+ * disk slow for {@link SLOW_WINDOW_MS} (the next window twice as long while the probe after a
+ * window is slow too, up to {@link SLOW_WINDOW_MAX_MS}; a fast average ends it). Then a turn
+ * commits inline only if none of its writes must be durable (a commit without fsync takes tens
+ * of µs, less than waking another thread: 0.3–1 ms here) or writers have not contended for
  * {@link CONTENTION_WINDOW_MS} (one caller at a time: its fsync delays nobody, and a lone
  * writer would pay the thread's wake-up on every write). Otherwise the whole turn goes to the
  * thread, in one message, where fsyncs of contending writers overlap and spare the loop.
  *
- * Checkpoints run on the thread: copying the WAL into the file and its fsync took up to 20 ms
- * on the loop. Every {@link CHECKPOINT_EVERY} commits of the caller's connection the thread
- * runs a PASSIVE one, which inline commits do not wait for; the caller's connection itself
- * checkpoints only past {@link INLINE_CHECKPOINT_PAGES}. The thread's own connection
- * checkpoints as usual.
+ * The event store's checkpoints run on the thread: copying the WAL into the file and its
+ * fsync took up to 20 ms on the loop. Every {@link CHECKPOINT_EVERY} commits of the caller's
+ * connection (or {@link CHECKPOINT_INTERVAL_MS}) the thread runs a PASSIVE one, which inline commits do not wait for, and a
+ * RESTART one when the WAL has kept growing (commits landing during PASSIVE checkpoints keep
+ * it from starting over); the caller's connection checkpoints by itself only past
+ * {@link INLINE_CHECKPOINT_PAGES}. The thread's own connection checkpoints as usual.
  *
  * Costs: a message each way per turn that reaches the thread, and a thread start the first
- * time a process writes durably or asks for a checkpoint (a few hundred ms under tsx).
+ * time one does or a checkpoint is asked for (a few hundred ms under tsx).
  */
 export function createThreadWriter(options: SqliteStoreOptions, onCommitted: () => void, inline: InlineSide): SqliteWriter {
   // The connection's busy timeout, restored after each inline attempt.
@@ -223,22 +235,33 @@ export function createThreadWriter(options: SqliteStoreOptions, onCommitted: () 
   // Checkpoints are the thread's (see above); the connection counts its commits.
   inline.db.pragma(`wal_autocheckpoint = ${INLINE_CHECKPOINT_PAGES}`);
   let sinceCheckpoint = 0;
+  let checkpointAskedAt = performance.now();
   let commitMsAverage = 0;
   let slowUntil = -Infinity;
   let slowWindowMs = SLOW_WINDOW_MS;
   groupCommitFor(inline.db).onCommitted(({ durable, commitMs }) => {
+    const now = performance.now();
     if (durable) {
       commitMsAverage += COMMIT_EWMA_WEIGHT * (commitMs - commitMsAverage);
-      if (commitMsAverage > slowCommitMs) {
-        slowUntil = performance.now() + slowWindowMs;
-        slowWindowMs = Math.min(slowWindowMs * 2, SLOW_WINDOW_MAX_MS);
-      } else {
+      if (commitMsAverage <= slowCommitMs) {
+        slowUntil = -Infinity;
         slowWindowMs = SLOW_WINDOW_MS;
+      } else if (now >= slowUntil) {
+        // Slow again once the last window is over (a probe): the next window is longer.
+        slowUntil = now + slowWindowMs;
+        slowWindowMs = Math.min(slowWindowMs * 2, SLOW_WINDOW_MAX_MS);
       }
     }
-    if (++sinceCheckpoint >= CHECKPOINT_EVERY && !closed) {
+    ++sinceCheckpoint;
+    const due = sinceCheckpoint >= CHECKPOINT_EVERY || (sinceCheckpoint >= CHECKPOINT_MIN_COMMITS && now - checkpointAskedAt >= CHECKPOINT_INTERVAL_MS);
+    if (due && !closed) {
       sinceCheckpoint = 0;
-      threadFor().post({ op: 'checkpoint', handle });
+      checkpointAskedAt = now;
+      try {
+        threadFor().post({ op: 'checkpoint', handle });
+      } catch {
+        // A thread that cannot start: the connection's own checkpoint is the safety net.
+      }
     }
   });
 
@@ -255,7 +278,7 @@ export function createThreadWriter(options: SqliteStoreOptions, onCommitted: () 
     if (durable > 1 || (durable > 0 && !idle)) contendedAt = now;
     const alone = now - contendedAt > CONTENTION_WINDOW_MS;
     const fastDisk = slowCommitMs > 0 && now >= slowUntil;
-    if (fastDisk || (idle && (durable === 0 || alone))) {
+    if (idle && (fastDisk || durable === 0 || alone)) {
       commitInline(inline, batch);
       return;
     }

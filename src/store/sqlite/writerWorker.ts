@@ -48,6 +48,25 @@ function open(id: number, options: SqliteStoreOptions): void {
   }
 }
 
+/** WAL frames (4 KiB pages) past which a checkpoint makes the WAL start over (16 MiB). */
+const RESTART_AFTER_FRAMES = 4096;
+
+/**
+ * A PASSIVE checkpoint never waits for a lock, so the event loop's commits go on meanwhile; but
+ * the WAL starts over only when a checkpoint has copied every frame before the next write, and
+ * under steady load a commit lands during each one. A WAL grown past
+ * {@link RESTART_AFTER_FRAMES} is therefore checkpointed in RESTART mode: writers wait for it
+ * (the loop's inline commits are refused as busy and queue here), the WAL starts over.
+ */
+function checkpoint(db: Database): void {
+  try {
+    const [result] = db.pragma('wal_checkpoint(PASSIVE)') as Array<{ log: number }>;
+    if (result !== undefined && result.log >= RESTART_AFTER_FRAMES) db.pragma('wal_checkpoint(RESTART)');
+  } catch {
+    // Busy (another connection's checkpoint or a long writer): the next request does it.
+  }
+}
+
 function dispatch(msg: WriterRequest): void {
   if (msg.op === 'open') return open(msg.handle, msg.options);
   // An open that failed (a busy file, too many open files) is tried again by the next request.
@@ -68,13 +87,7 @@ function dispatch(msg: WriterRequest): void {
     case 'destroyDataKey':
       return reply(msg.id, () => handle.writer.destroyDataKey(msg.keyId, msg.scrub));
     case 'checkpoint':
-      // PASSIVE never waits for a lock; a checkpoint that cannot finish now is redone later.
-      try {
-        handle.db.pragma('wal_checkpoint(PASSIVE)');
-      } catch {
-        // Another connection's checkpoint is running: it does the same work.
-      }
-      return;
+      return checkpoint(handle.db);
     case 'close':
       handles.delete(msg.handle);
       return reply(msg.id, async () => {

@@ -5,13 +5,22 @@ import test from 'ava';
 import { openEventStore } from '../../../src/store/openEventStore.js';
 import { storeContract } from '../../support/storeContract.js';
 
+// Default writer: on this disk every turn commits on the caller's connection.
 storeContract(test, 'sqlite file', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'flow-store-'));
   const store = await openEventStore(`sqlite:${join(dir, 'events.db')}`);
   return { store, cleanup: () => rm(dir, { recursive: true, force: true }) };
 });
 
-// The same file store with its writes on the caller's thread instead of the writer thread.
+// Contending durable writes on the writer thread (every durable commit counts as slow), so
+// conflicts, duplicate event ids and retries come back across the thread boundary.
+storeContract(test, 'sqlite file, writer thread', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'flow-store-'));
+  const store = await openEventStore(`sqlite:${join(dir, 'events.db')}?slowCommitMs=0`);
+  return { store, cleanup: () => rm(dir, { recursive: true, force: true }) };
+});
+
+// The same file store with every write and checkpoint on the caller's thread.
 storeContract(test, 'sqlite file, inline writer', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'flow-store-'));
   const store = await openEventStore(`sqlite:${join(dir, 'events.db')}?writer=inline`);

@@ -118,7 +118,8 @@ test.serial('on a slow disk a lone writer commits on its own connection; once wr
 });
 
 test.serial('on a fast disk contending durable writers commit on the caller\'s connection, in one transaction', async (t) => {
-  const store = openSqliteEventStore({ path: await tempFile(t) });
+  // "Fast" pinned (a busy CI disk must not make this test about the slow path).
+  const store = openSqliteEventStore({ path: await tempFile(t), slowCommitMs: 60_000 });
   t.teardown(() => store.close());
   const inline: Array<{ durable: boolean; commitMs: number }> = [];
   groupCommitFor(store.sharedAccess().db).onCommitted((c) => inline.push(c));
@@ -129,7 +130,8 @@ test.serial('on a fast disk contending durable writers commit on the caller\'s c
   ]);
   t.is(d.position.commit, c.position.commit + 1n, 'one transaction, in order');
   t.deepEqual(inline.map((x) => x.durable), [true, true], 'both turns fsynced on the caller\'s connection');
-  t.true(inline.every((x) => x.commitMs > 0 && x.commitMs < 10), `durable COMMITs took ${inline.map((x) => x.commitMs.toFixed(2)).join(', ')} ms`);
+  t.true(inline.every((x) => x.commitMs > 0), 'each commit reports its COMMIT time');
+  t.log(`durable COMMITs took ${inline.map((x) => x.commitMs.toFixed(2)).join(', ')} ms`);
   const [e, f] = await Promise.all([
     store.appendToStream('s-3', { type: 'E', data: {} }),
     store.appendToStream('s-4', { type: 'F', data: {} }),
