@@ -95,7 +95,8 @@ export function dataKeyWrites(db: Database): DataKeyWrites {
       try {
         db.pragma('wal_checkpoint(TRUNCATE)');
       } catch {
-        // Busy: the next checkpoint (the event store's writer asks for them) finishes the job.
+        // Busy: the key's old frames stay in the WAL file until a later transaction overwrites
+        // them once the WAL has started over (the writer thread's checkpoints see to that).
       }
       return existed;
     },

@@ -22,6 +22,8 @@ class WriterThread {
   /** Requests of this event-loop turn, sent as one message (one clone, one wake-up). */
   #outbox: WriterRequest[] = [];
   #sendLater: NodeJS.Immediate | undefined;
+  /** Called once nothing is in flight any more (or the thread stopped). */
+  #idleWaiters: Array<() => void> = [];
 
   constructor() {
     this.#worker = startWorker(ENTRY, {}, { execArgv: [] });
@@ -52,6 +54,18 @@ class WriterThread {
   /** No request unanswered or waiting to be sent (a posted checkpoint waits for nobody). */
   get idle(): boolean {
     return this.#pending.size === 0;
+  }
+
+  /** Runs `callback` once no request is in flight (at once, next turn, if none is). */
+  whenIdle(callback: () => void): void {
+    if (this.idle || this.stopped) setImmediate(callback);
+    else this.#idleWaiters.push(callback);
+  }
+
+  #wakeIdleWaiters(): void {
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const w of waiters) setImmediate(w);
   }
 
   /** Sends what is waiting now instead of at the end of the turn. */
@@ -102,16 +116,21 @@ class WriterThread {
 
   #untrack(id: number): void {
     this.#pending.delete(id);
-    if (this.#pending.size === 0) this.#worker.unref();
+    if (this.#pending.size === 0) {
+      this.#worker.unref();
+      this.#wakeIdleWaiters();
+    }
   }
 
   #stop(cause: unknown): void {
     if (this.#stopped !== undefined) return;
     this.#stopped = cause;
+    lastThreadStopAt = performance.now();
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     for (const p of pending) p.reject(writerStopped(cause));
     if (current === this) current = undefined;
+    this.#wakeIdleWaiters();
   }
 }
 
@@ -120,6 +139,10 @@ const refusedAsBusy = (err: unknown): boolean => isBusy(err) || isBusy((err as {
 
 let current: WriterThread | undefined;
 let nextHandle = 1;
+/** When a writer thread last stopped, for {@link THREAD_RETRY_MS}. */
+let lastThreadStopAt = Number.NEGATIVE_INFINITY;
+/** How long after a thread stopped a checkpoint does not start another one. */
+const THREAD_RETRY_MS = 5000;
 /** How long after writers last contended durable writes keep going to the thread (slow disk). */
 const CONTENTION_WINDOW_MS = 200;
 /**
@@ -164,6 +187,8 @@ export async function stopWriterThread(): Promise<void> {
   const thread = current;
   current = undefined;
   await thread?.terminate();
+  // Stopped on purpose: checkpoints may start the next thread at once.
+  lastThreadStopAt = Number.NEGATIVE_INFINITY;
 }
 
 /** The caller's own connection and its inline writer: turns that commit on the event loop. */
@@ -191,13 +216,16 @@ interface Queued {
  * Writes of one event-loop turn are decided together, in one transaction either way, and
  * commit inline on the caller's connection (`inline`) only while the thread has nothing in
  * flight: its connection then holds no write lock to wait for, and writes commit in the order
- * they were made. While the disk is fast (durable inline COMMITs, WAL frames and fsync, under
+ * they were made. While the disk is fast, a turn that finds the thread busy (with a turn
+ * refused as busy, or a slow window's) waits for it and then commits inline: sending it there
+ * too kept every later turn of a steady load on the thread. While the disk is fast (durable inline COMMITs, WAL frames and fsync, under
  * {@link SLOW_COMMIT_MS} on average) every such turn commits inline: measured with bench/http
  * on this VM (200 browsers, durable COMMITs 1.3 ms at the median), that gave ~10% more
  * flows/s and a lower callback p99 than handing contended turns to the thread, whose message
  * round trips cost the loop more than the fsyncs they spared it. A slow average marks the
- * disk slow for {@link SLOW_WINDOW_MS} (the next window twice as long while the probe after a
- * window is slow too, up to {@link SLOW_WINDOW_MAX_MS}; a fast average ends it). Then a turn
+ * disk slow for {@link SLOW_WINDOW_MS}; the first durable inline commit after a window (a
+ * probe) is judged on its own time, and a slow one starts a window twice as long (up to
+ * {@link SLOW_WINDOW_MAX_MS}), a fast one ends them. Then a turn
  * commits inline only if none of its writes must be durable (a commit without fsync takes tens
  * of µs, less than waking another thread: 0.3–1 ms here) or writers have not contended for
  * {@link CONTENTION_WINDOW_MS} (one caller at a time: its fsync delays nobody, and a lone
@@ -206,9 +234,9 @@ interface Queued {
  *
  * The event store's checkpoints run on the thread: copying the WAL into the file and its
  * fsync took up to 20 ms on the loop. Every {@link CHECKPOINT_EVERY} commits of the caller's
- * connection (or {@link CHECKPOINT_INTERVAL_MS}) the thread runs a PASSIVE one, which inline commits do not wait for, and a
- * RESTART one when the WAL has kept growing (commits landing during PASSIVE checkpoints keep
- * it from starting over); the caller's connection checkpoints by itself only past
+ * connection (or {@link CHECKPOINT_INTERVAL_MS}) the thread runs a PASSIVE one, which inline
+ * commits do not wait for, and a RESTART of at most 25 ms when the WAL has kept growing
+ * (`walCheckpoint.ts`); the caller's connection checkpoints by itself only past
  * {@link INLINE_CHECKPOINT_PAGES}. The thread's own connection checkpoints as usual.
  *
  * Costs: a message each way per turn that reaches the thread, and a thread start the first
@@ -236,37 +264,43 @@ export function createThreadWriter(options: SqliteStoreOptions, onCommitted: () 
   inline.db.pragma(`wal_autocheckpoint = ${INLINE_CHECKPOINT_PAGES}`);
   let sinceCheckpoint = 0;
   let checkpointAskedAt = performance.now();
-  let commitMsAverage = 0;
+  let commitMsAverage: number | undefined;
   let slowUntil = -Infinity;
   let slowWindowMs = SLOW_WINDOW_MS;
   groupCommitFor(inline.db).onCommitted(({ durable, commitMs }) => {
     const now = performance.now();
     if (durable) {
-      commitMsAverage += COMMIT_EWMA_WEIGHT * (commitMs - commitMsAverage);
+      // The first commit after a window (a probe) is judged on its own: during the window
+      // contended turns went to the thread, and the average learned nothing.
+      const probe = slowUntil !== -Infinity && now >= slowUntil;
+      commitMsAverage = commitMsAverage === undefined || probe ? commitMs : commitMsAverage + COMMIT_EWMA_WEIGHT * (commitMs - commitMsAverage);
       if (commitMsAverage <= slowCommitMs) {
         slowUntil = -Infinity;
         slowWindowMs = SLOW_WINDOW_MS;
       } else if (now >= slowUntil) {
-        // Slow again once the last window is over (a probe): the next window is longer.
         slowUntil = now + slowWindowMs;
         slowWindowMs = Math.min(slowWindowMs * 2, SLOW_WINDOW_MAX_MS);
       }
     }
     ++sinceCheckpoint;
     const due = sinceCheckpoint >= CHECKPOINT_EVERY || (sinceCheckpoint >= CHECKPOINT_MIN_COMMITS && now - checkpointAskedAt >= CHECKPOINT_INTERVAL_MS);
-    if (due && !closed) {
+    // A thread that stopped lately (it failed to start, or died) is not started again for a
+    // checkpoint every 250 ms: the connection's own checkpoint is the safety net meanwhile.
+    if (due && !closed && now - lastThreadStopAt > THREAD_RETRY_MS) {
       sinceCheckpoint = 0;
       checkpointAskedAt = now;
       try {
         threadFor().post({ op: 'checkpoint', handle });
       } catch {
-        // A thread that cannot start: the connection's own checkpoint is the safety net.
+        lastThreadStopAt = now;
       }
     }
   });
 
   let contendedAt = -Infinity;
-  const flush = (): void => {
+  let waitingForThread = false;
+  /** `closing`: nothing waits for the thread any more, the turn goes behind its writes there. */
+  const flush = (closing = false): void => {
     const batch = queue;
     queue = [];
     if (batch.length === 0) return;
@@ -278,6 +312,19 @@ export function createThreadWriter(options: SqliteStoreOptions, onCommitted: () 
     if (durable > 1 || (durable > 0 && !idle)) contendedAt = now;
     const alone = now - contendedAt > CONTENTION_WINDOW_MS;
     const fastDisk = slowCommitMs > 0 && now >= slowUntil;
+    if (fastDisk && !idle && !closing) {
+      // The thread still has writes of an earlier turn (refused as busy here): this turn waits
+      // for them, then commits inline, so writes keep their order and the thread its turn.
+      queue = batch.concat(queue);
+      if (!waitingForThread) {
+        waitingForThread = true;
+        current!.whenIdle(() => {
+          waitingForThread = false;
+          if (!closed) flush();
+        });
+      }
+      return;
+    }
     if (idle && (fastDisk || durable === 0 || alone)) {
       commitInline(inline, batch);
       return;
@@ -356,7 +403,7 @@ export function createThreadWriter(options: SqliteStoreOptions, onCommitted: () 
       })) as boolean,
     async close() {
       if (closed) return;
-      flush();
+      flush(true);
       closed = true;
       await inline.writer.close();
       const t = thread;

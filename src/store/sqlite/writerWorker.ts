@@ -6,12 +6,13 @@
 import { parentPort } from 'node:worker_threads';
 import type { Database } from 'better-sqlite3';
 import { openDatabase } from './openDatabase.js';
-import type { SqliteStoreOptions } from './sqliteOptions.js';
+import { DEFAULT_BUSY_TIMEOUT_MS, type SqliteStoreOptions } from './sqliteOptions.js';
+import { createWalCheckpointer, type CheckpointOutcome } from './walCheckpoint.js';
 import { createInlineWriter, type SqliteWriter } from './sqliteWriter.js';
 import { toWireError, type WireError, type WriterReply, type WriterRequest } from './writerWire.js';
 
 const port = parentPort!;
-type Handle = { writer: SqliteWriter; db: Database } | { failed: WireError; options: SqliteStoreOptions };
+type Handle = { writer: SqliteWriter; db: Database; checkpoint: () => CheckpointOutcome } | { failed: WireError; options: SqliteStoreOptions };
 const handles = new Map<number, Handle>();
 
 /** Replies settled in one turn (typically one group commit's) go back as one message. */
@@ -19,7 +20,7 @@ let outbox: WriterReply[] = [];
 const send = (): void => {
   const batch = outbox;
   outbox = [];
-  port.postMessage(batch);
+  if (batch.length > 0) port.postMessage(batch);
 };
 function answer(r: WriterReply): void {
   if (outbox.push(r) === 1) setImmediate(send);
@@ -42,28 +43,9 @@ port.on('message', (batch: WriterRequest[]) => {
 function open(id: number, options: SqliteStoreOptions): void {
   try {
     const db = openDatabase(options);
-    handles.set(id, { db, writer: createInlineWriter(db, () => {}) });
+    handles.set(id, { db, writer: createInlineWriter(db, () => {}), checkpoint: createWalCheckpointer(db, options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS) });
   } catch (err) {
     handles.set(id, { failed: toWireError(err), options });
-  }
-}
-
-/** WAL frames (4 KiB pages) past which a checkpoint makes the WAL start over (16 MiB). */
-const RESTART_AFTER_FRAMES = 4096;
-
-/**
- * A PASSIVE checkpoint never waits for a lock, so the event loop's commits go on meanwhile; but
- * the WAL starts over only when a checkpoint has copied every frame before the next write, and
- * under steady load a commit lands during each one. A WAL grown past
- * {@link RESTART_AFTER_FRAMES} is therefore checkpointed in RESTART mode: writers wait for it
- * (the loop's inline commits are refused as busy and queue here), the WAL starts over.
- */
-function checkpoint(db: Database): void {
-  try {
-    const [result] = db.pragma('wal_checkpoint(PASSIVE)') as Array<{ log: number }>;
-    if (result !== undefined && result.log >= RESTART_AFTER_FRAMES) db.pragma('wal_checkpoint(RESTART)');
-  } catch {
-    // Busy (another connection's checkpoint or a long writer): the next request does it.
   }
 }
 
@@ -87,7 +69,14 @@ function dispatch(msg: WriterRequest): void {
     case 'destroyDataKey':
       return reply(msg.id, () => handle.writer.destroyDataKey(msg.keyId, msg.scrub));
     case 'checkpoint':
-      return checkpoint(handle.db);
+      // Replies of writes already committed go first: a checkpoint may take a while.
+      if (outbox.length > 0) send();
+      try {
+        handle.checkpoint();
+      } catch {
+        // SQLITE_LOCKED or an I/O error: the next request tries again.
+      }
+      return;
     case 'close':
       handles.delete(msg.handle);
       return reply(msg.id, async () => {

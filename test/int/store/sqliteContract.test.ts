@@ -12,8 +12,8 @@ storeContract(test, 'sqlite file', async () => {
   return { store, cleanup: () => rm(dir, { recursive: true, force: true }) };
 });
 
-// Contending durable writes on the writer thread (every durable commit counts as slow), so
-// conflicts, duplicate event ids and retries come back across the thread boundary.
+// The placement of a slow disk (every durable commit counts as slow): contending durable
+// writes (the contract's concurrent cases) commit on the writer thread.
 storeContract(test, 'sqlite file, writer thread', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'flow-store-'));
   const store = await openEventStore(`sqlite:${join(dir, 'events.db')}?slowCommitMs=0`);
