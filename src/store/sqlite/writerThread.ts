@@ -22,8 +22,6 @@ class WriterThread {
   /** Requests of this event-loop turn, sent as one message (one clone, one wake-up). */
   #outbox: WriterRequest[] = [];
   #sendLater: NodeJS.Immediate | undefined;
-  /** Called once nothing is in flight any more (or the thread stopped). */
-  #idleWaiters: Array<() => void> = [];
 
   constructor() {
     this.#worker = startWorker(ENTRY, {}, { execArgv: [] });
@@ -49,23 +47,6 @@ class WriterThread {
 
   get stopped(): boolean {
     return this.#stopped !== undefined;
-  }
-
-  /** No request unanswered or waiting to be sent (a posted checkpoint waits for nobody). */
-  get idle(): boolean {
-    return this.#pending.size === 0;
-  }
-
-  /** Runs `callback` once no request is in flight (at once, next turn, if none is). */
-  whenIdle(callback: () => void): void {
-    if (this.idle || this.stopped) setImmediate(callback);
-    else this.#idleWaiters.push(callback);
-  }
-
-  #wakeIdleWaiters(): void {
-    const waiters = this.#idleWaiters;
-    this.#idleWaiters = [];
-    for (const w of waiters) setImmediate(w);
   }
 
   /** Sends what is waiting now instead of at the end of the turn. */
@@ -116,10 +97,7 @@ class WriterThread {
 
   #untrack(id: number): void {
     this.#pending.delete(id);
-    if (this.#pending.size === 0) {
-      this.#worker.unref();
-      this.#wakeIdleWaiters();
-    }
+    if (this.#pending.size === 0) this.#worker.unref();
   }
 
   #stop(cause: unknown): void {
@@ -130,7 +108,6 @@ class WriterThread {
     this.#pending.clear();
     for (const p of pending) p.reject(writerStopped(cause));
     if (current === this) current = undefined;
-    this.#wakeIdleWaiters();
   }
 }
 
@@ -298,14 +275,25 @@ export function createThreadWriter(options: SqliteStoreOptions, onCommitted: () 
   });
 
   let contendedAt = -Infinity;
-  let waitingForThread = false;
+  /** This store's requests on the thread, not yet answered. */
+  let inFlight = 0;
+  /** A turn waiting for them (see below), and its deadline. */
+  let whenThreadDone: (() => void) | undefined;
+  let waitDeadline: NodeJS.Timeout | undefined;
+  const stopWaiting = (): void => {
+    whenThreadDone = undefined;
+    if (waitDeadline !== undefined) clearTimeout(waitDeadline);
+    waitDeadline = undefined;
+  };
   /** `closing`: nothing waits for the thread any more, the turn goes behind its writes there. */
   const flush = (closing = false): void => {
     const batch = queue;
     queue = [];
     if (batch.length === 0) return;
     const now = performance.now();
-    const idle = current === undefined || current.idle;
+    // Only this store's writes count: another store's are on another connection (another file,
+    // or the same one, whose lock the busy refusal covers).
+    const idle = inFlight === 0;
     const durable = batch.filter((q) => q.durable).length;
     // Writers contend: durable writes of several callers in one turn, or one while the thread
     // is busy.
@@ -314,14 +302,19 @@ export function createThreadWriter(options: SqliteStoreOptions, onCommitted: () 
     const fastDisk = slowCommitMs > 0 && now >= slowUntil;
     if (fastDisk && !idle && !closing) {
       // The thread still has writes of an earlier turn (refused as busy here): this turn waits
-      // for them, then commits inline, so writes keep their order and the thread its turn.
+      // for them, then commits inline, so writes keep their order and the thread its turn. If
+      // they take longer than the contention window, the turn goes behind them on the thread.
       queue = batch.concat(queue);
-      if (!waitingForThread) {
-        waitingForThread = true;
-        current!.whenIdle(() => {
-          waitingForThread = false;
-          if (!closed) flush();
-        });
+      if (whenThreadDone === undefined) {
+        whenThreadDone = () => {
+          stopWaiting();
+          flush();
+        };
+        waitDeadline = setTimeout(() => {
+          stopWaiting();
+          flush(true);
+        }, CONTENTION_WINDOW_MS);
+        waitDeadline.unref?.();
       }
       return;
     }
@@ -333,8 +326,23 @@ export function createThreadWriter(options: SqliteStoreOptions, onCommitted: () 
   };
 
   const toThread = (batch: Queued[]): void => {
-    const t = threadFor();
-    for (const q of batch) t.request(q.remote).then(q.resolve, q.reject);
+    let t: WriterThread;
+    try {
+      t = threadFor();
+    } catch (err) {
+      lastThreadStopAt = performance.now();
+      const failure = new EngineError(ErrorCode.STORE_UNAVAILABLE, 'The SQLite writer thread could not start; nothing was written', { cause: err });
+      for (const q of batch) q.reject(failure);
+      return;
+    }
+    for (const q of batch) {
+      inFlight++;
+      t.request(q.remote)
+        .then(q.resolve, q.reject)
+        .finally(() => {
+          if (--inFlight === 0 && whenThreadDone !== undefined) setImmediate(whenThreadDone);
+        });
+    }
     t.sendNow();
   };
 
@@ -344,11 +352,17 @@ export function createThreadWriter(options: SqliteStoreOptions, onCommitted: () 
    * the write lock, and a busy wait here would stall the event loop. A turn refused as busy
    * wrote nothing and goes to the thread, which may wait.
    */
+  /** The last inline turn, settled once its writes are answered or handed to the thread. */
+  let lastInline: Promise<void> = Promise.resolve();
   const commitInline = (side: InlineSide, batch: Queued[]): void => {
     const busyRefused: Queued[] = [];
     let pending = batch.length;
+    let done!: () => void;
+    lastInline = new Promise((resolve) => (done = resolve));
     const settled = (): void => {
-      if (--pending === 0 && busyRefused.length > 0) toThread(busyRefused);
+      if (--pending > 0) return;
+      if (busyRefused.length > 0) toThread(busyRefused);
+      done();
     };
     for (const q of batch) {
       let attempt: Promise<unknown>;
@@ -404,7 +418,10 @@ export function createThreadWriter(options: SqliteStoreOptions, onCommitted: () 
     async close() {
       if (closed) return;
       flush(true);
+      // A turn refused as busy reaches the thread a few microtasks later: before its close.
+      await lastInline;
       closed = true;
+      stopWaiting();
       await inline.writer.close();
       const t = thread;
       // Never opened there: nothing to commit or close.

@@ -140,6 +140,35 @@ test.serial('on a fast disk contending durable writers commit on the caller\'s c
   t.is(inline.length, 3, 'contention does not move them to the thread while the disk is fast');
 });
 
+test.serial('on a fast disk a turn after one refused as busy waits for the thread, then commits inline, in order', async (t) => {
+  const path = await tempFile(t);
+  const store = openSqliteEventStore({ path, slowCommitMs: 60_000 });
+  t.teardown(() => store.close());
+  await store.appendToStream('s-0', { type: 'Seed', data: {} });
+  const holder = new BetterSqlite3(path);
+  t.teardown(() => holder.close());
+  // The thread's first start takes a few hundred ms under tsx: a write refused as busy starts it.
+  holder.exec('BEGIN IMMEDIATE');
+  const warm = store.appendToStream('s-warm', { type: 'W', data: {} });
+  await new Promise((r) => setTimeout(r, 20));
+  holder.exec('COMMIT');
+  await warm;
+  const commits: number[] = [];
+  groupCommitFor(store.sharedAccess().db).onCommitted(() => commits.push(commits.length));
+  holder.exec('BEGIN IMMEDIATE');
+  const a = store.appendToStream('s-a', { type: 'A', data: {} });
+  await new Promise((r) => setTimeout(r, 20)); // refused as busy: on the thread, waiting for the lock
+  const before = commits.length;
+  const b = store.appendToStream('s-b', { type: 'B', data: {} });
+  await new Promise((r) => setTimeout(r, 50));
+  t.is(commits.length, before, 'B waits instead of committing (the lock is still held)');
+  holder.exec('COMMIT');
+  const [ra, rb] = await Promise.all([a, b]);
+  t.true(rb.position.commit > ra.position.commit, 'B after A');
+  t.is(commits.length, before + 1, 'B committed on the caller\'s connection, A on the thread');
+  t.deepEqual((await collect(store.readAll())).map((e) => e.type), ['Seed', 'W', 'A', 'B']);
+});
+
 test.serial('checkpoints run on the writer thread, not on the caller\'s connection', async (t) => {
   const path = await tempFile(t);
   const store = openSqliteEventStore({ path });
