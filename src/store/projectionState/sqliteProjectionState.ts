@@ -116,7 +116,7 @@ export function openSqliteProjectionState(path: string, options: { busyTimeoutMs
       // busy handler sleeps (1, 2, 5, 10 ms...) while it waits, a stall of every request, so
       // it does not wait at all. Nor does it checkpoint the WAL: live commits follow event
       // writes, and the event store's writer, which commits far more often, has its writer
-      // thread checkpoint (after 100 of its commits or 250 ms). Measured under bench/http's load (7 runs of 4 rounds, 11-15 live
+      // thread checkpoint (about every 1,000 WAL pages). Measured under bench/http's load (7 runs of 4 rounds, 11-15 live
       // commits each): 109-260 ms of commits per run, the longest 28-48 ms, when they did;
       // 82-142 ms, the longest 10-31 ms, with checkpoints left to the writer. Catch-up
       // commits (waiting ones) keep checkpointing: a rebuild writes no events.

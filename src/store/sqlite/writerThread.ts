@@ -7,6 +7,7 @@ import { groupCommitFor } from './groupCommit.js';
 import { isBusy, withBusyTimeout } from './busy.js';
 import { DEFAULT_BUSY_TIMEOUT_MS, type SqliteStoreOptions } from './sqliteOptions.js';
 import type { SqliteWriter } from './sqliteWriter.js';
+import type { CheckpointOutcome } from './walCheckpoint.js';
 import { fromWireError, writerStopped, type WriterReply, type WriterRequest } from './writerWire.js';
 
 const ENTRY = siblingEntry('writerWorker', import.meta.url);
@@ -134,21 +135,24 @@ const COMMIT_EWMA_WEIGHT = 0.2;
 const SLOW_WINDOW_MS = 1000;
 const SLOW_WINDOW_MAX_MS = 30_000;
 /**
- * A checkpoint is asked of the thread after this many commits of the caller's connection, or
- * after {@link CHECKPOINT_INTERVAL_MS} with at least {@link CHECKPOINT_MIN_COMMITS}. A commit
- * writes from 5 WAL pages (a lone append) to ~40 (a turn of 200 callbacks): the time bound
- * keeps a busy WAL near SQLite's own 1000-page cadence (with the commit count alone, ~3,700
- * pages went by between checkpoints under bench/http).
+ * WAL pages between two checkpoints asked of the thread: SQLite's own cadence. A commit writes
+ * from ~4 pages (a lone append) to ~40 (a turn of 200 callbacks), so the commits between two
+ * checkpoints follow the pages per commit the last checkpoint found (starting at
+ * {@link CHECKPOINT_FIRST_AFTER}, within {@link CHECKPOINT_MIN_COMMITS}–{@link CHECKPOINT_MAX_COMMITS});
+ * a fixed 100 commits let ~3,700 pages go by under bench/http and cost single appends ~2× the
+ * checkpoints.
  */
-const CHECKPOINT_EVERY = 100;
-const CHECKPOINT_INTERVAL_MS = 250;
+const CHECKPOINT_PAGES = 1000;
+const CHECKPOINT_FIRST_AFTER = 100;
 /** Fewer commits than this never ask (a CLI's few writes start no thread for a checkpoint). */
 const CHECKPOINT_MIN_COMMITS = 10;
+const CHECKPOINT_MAX_COMMITS = 1000;
 /**
- * WAL pages past which the caller's connection checkpoints by itself all the same (SQLite's
- * default is 1000): a safety net for a thread that cannot run, not the normal path.
+ * WAL pages past which the caller's connection checkpoints by itself while the thread does it
+ * (a safety net for a thread that cannot run), and while writers are alone (SQLite's default).
  */
 const INLINE_CHECKPOINT_PAGES = 10_000;
+const LONE_CHECKPOINT_PAGES = 1000;
 
 function writerThread(): WriterThread {
   if (current === undefined || current.stopped) current = new WriterThread();
@@ -209,10 +213,11 @@ interface Queued {
  * writer would pay the thread's wake-up on every write). Otherwise the whole turn goes to the
  * thread, in one message, where fsyncs of contending writers overlap and spare the loop.
  *
- * The event store's checkpoints run on the thread: copying the WAL into the file and its
- * fsync took up to 20 ms on the loop. Every {@link CHECKPOINT_EVERY} commits of the caller's
- * connection (or {@link CHECKPOINT_INTERVAL_MS}) the thread runs a PASSIVE one, which inline
- * commits do not wait for, and a RESTART of at most 25 ms when the WAL has kept growing
+ * While writers contend the event store's checkpoints run on the thread: copying the WAL into
+ * the file and its fsync took up to 20 ms on the loop, where ~200 requests waited for them.
+ * (A lone writer's connection checkpoints by itself, at SQLite's 1000 pages: on the thread,
+ * concurrent with its fsyncs, they cost sequential appends ~10%.) About every {@link CHECKPOINT_PAGES} WAL pages of the
+ * caller's connection the thread runs a PASSIVE one, which inline commits do not wait for, and a RESTART of at most 25 ms when the WAL has kept growing
  * (`walCheckpoint.ts`); the caller's connection checkpoints by itself only past
  * {@link INLINE_CHECKPOINT_PAGES}. The thread's own connection checkpoints as usual.
  *
@@ -237,10 +242,18 @@ export function createThreadWriter(options: SqliteStoreOptions, onCommitted: () 
   };
 
   const slowCommitMs = options.slowCommitMs ?? SLOW_COMMIT_MS;
-  // Checkpoints are the thread's (see above); the connection counts its commits.
-  inline.db.pragma(`wal_autocheckpoint = ${INLINE_CHECKPOINT_PAGES}`);
+  // Who checkpoints (see above): the connection itself while writers are alone, the thread
+  // once they contend. Switched only when that changes.
+  let checkpointsOnThread = false;
+  const placeCheckpoints = (onThread: boolean): void => {
+    if (onThread === checkpointsOnThread || closed) return;
+    checkpointsOnThread = onThread;
+    sinceCheckpoint = 0;
+    inline.db.pragma(`wal_autocheckpoint = ${onThread ? INLINE_CHECKPOINT_PAGES : LONE_CHECKPOINT_PAGES}`);
+  };
   let sinceCheckpoint = 0;
-  let checkpointAskedAt = performance.now();
+  let checkpointEvery = CHECKPOINT_FIRST_AFTER;
+  let checkpointing = false;
   let commitMsAverage: number | undefined;
   let slowUntil = -Infinity;
   let slowWindowMs = SLOW_WINDOW_MS;
@@ -259,19 +272,30 @@ export function createThreadWriter(options: SqliteStoreOptions, onCommitted: () 
         slowWindowMs = Math.min(slowWindowMs * 2, SLOW_WINDOW_MAX_MS);
       }
     }
-    ++sinceCheckpoint;
-    const due = sinceCheckpoint >= CHECKPOINT_EVERY || (sinceCheckpoint >= CHECKPOINT_MIN_COMMITS && now - checkpointAskedAt >= CHECKPOINT_INTERVAL_MS);
-    // A thread that stopped lately (it failed to start, or died) is not started again for a
-    // checkpoint every 250 ms: the connection's own checkpoint is the safety net meanwhile.
-    if (due && !closed && now - lastThreadStopAt > THREAD_RETRY_MS) {
-      sinceCheckpoint = 0;
-      checkpointAskedAt = now;
-      try {
-        threadFor().post({ op: 'checkpoint', handle });
-      } catch {
-        lastThreadStopAt = now;
-      }
+    // A thread that stopped lately (it failed to start, or died) is not started again for
+    // every checkpoint: the connection's own checkpoint is the safety net meanwhile.
+    if (!checkpointsOnThread || ++sinceCheckpoint < checkpointEvery || checkpointing || closed || now - lastThreadStopAt <= THREAD_RETRY_MS) return;
+    const commits = sinceCheckpoint;
+    sinceCheckpoint = 0;
+    checkpointing = true;
+    let asked: Promise<unknown>;
+    try {
+      asked = threadFor().request((id) => ({ op: 'checkpoint', id, handle }));
+    } catch (err) {
+      lastThreadStopAt = now;
+      asked = Promise.reject(err);
     }
+    asked.then(
+      (outcome) => {
+        // Pages in the WAL per commit since the last ask (more when the WAL did not start over:
+        // the next checkpoint then comes sooner, which is the safe side).
+        const pagesPerCommit = Math.max(1, (outcome as CheckpointOutcome).log / commits);
+        checkpointEvery = Math.min(CHECKPOINT_MAX_COMMITS, Math.max(CHECKPOINT_MIN_COMMITS, Math.round(CHECKPOINT_PAGES / pagesPerCommit)));
+      },
+      () => undefined,
+    ).finally(() => {
+      checkpointing = false;
+    });
   });
 
   let contendedAt = -Infinity;
@@ -299,6 +323,7 @@ export function createThreadWriter(options: SqliteStoreOptions, onCommitted: () 
     // is busy.
     if (durable > 1 || (durable > 0 && !idle)) contendedAt = now;
     const alone = now - contendedAt > CONTENTION_WINDOW_MS;
+    placeCheckpoints(!alone);
     const fastDisk = slowCommitMs > 0 && now >= slowUntil;
     if (fastDisk && !idle && !closing) {
       // The thread still has writes of an earlier turn (refused as busy here): this turn waits

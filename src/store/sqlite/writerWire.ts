@@ -11,8 +11,8 @@ export type WriterRequest =
   | { op: 'putDataKey'; id: number; handle: number; keyId: string; wrapped: string; durability: Durability | undefined }
   | { op: 'destroyDataKey'; id: number; handle: number; keyId: string; scrub: boolean }
   | { op: 'close'; id: number; handle: number }
-  /** A PASSIVE checkpoint of the handle's file; nobody waits for it, so it has no reply. */
-  | { op: 'checkpoint'; handle: number };
+  /** A checkpoint of the handle's file (`walCheckpoint.ts`); the reply is its `CheckpointOutcome`. */
+  | { op: 'checkpoint'; id: number; handle: number };
 
 export type WriterReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: WireError };
 

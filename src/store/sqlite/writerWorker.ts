@@ -56,7 +56,6 @@ function dispatch(msg: WriterRequest): void {
   if (failed !== undefined && 'failed' in failed) open(msg.handle, failed.options);
   const handle = handles.get(msg.handle);
   if (handle === undefined || 'failed' in handle) {
-    if (msg.op === 'checkpoint') return;
     const error = handle?.failed ?? toWireError(new Error(`no open store handle ${msg.handle}`));
     answer({ id: msg.id, ok: false, error });
     return;
@@ -71,12 +70,7 @@ function dispatch(msg: WriterRequest): void {
     case 'checkpoint':
       // Replies of writes already committed go first: a checkpoint may take a while.
       if (outbox.length > 0) send();
-      try {
-        handle.checkpoint();
-      } catch {
-        // SQLITE_LOCKED or an I/O error: the next request tries again.
-      }
-      return;
+      return reply(msg.id, async () => handle.checkpoint());
     case 'close':
       handles.delete(msg.handle);
       return reply(msg.id, async () => {

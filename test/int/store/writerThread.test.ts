@@ -169,21 +169,30 @@ test.serial('on a fast disk a turn after one refused as busy waits for the threa
   t.deepEqual((await collect(store.readAll())).map((e) => e.type), ['Seed', 'W', 'A', 'B']);
 });
 
-test.serial('checkpoints run on the writer thread, not on the caller\'s connection', async (t) => {
+test.serial('while writers contend the thread checkpoints; a lone writer\'s connection checkpoints by itself', async (t) => {
   const path = await tempFile(t);
   const store = openSqliteEventStore({ path });
   t.teardown(() => store.close());
   const db = store.sharedAccess().db;
-  t.is(db.pragma('wal_autocheckpoint', { simple: true }), 10_000, 'the caller\'s connection checkpoints only as a safety net');
+  const autocheckpoint = () => db.pragma('wal_autocheckpoint', { simple: true });
+  await store.appendToStream('s-lone', { type: 'E', data: {} });
+  t.is(autocheckpoint(), 1000, 'alone: SQLite\'s own checkpoints on the caller\'s connection');
   const fileBytes = () => statSync(path).size;
   const before = fileBytes();
-  // 100 lone commits of a few pages each: well under SQLite's own 1000-page checkpoint, so only
-  // the checkpoint asked of the thread copies them into the database file.
-  for (let i = 0; i < 100; i++) await store.appendToStream(`s-${i}`, { type: 'E', data: { pad: 'x'.repeat(1500) } });
+  // 110 turns of two durable writers: ~4 pages a commit, well under the connection's own
+  // checkpoint, so only the checkpoint asked of the thread copies them into the database file.
+  const pad = 'x'.repeat(1500);
+  for (let i = 0; i < 110; i++) {
+    await Promise.all([store.appendToStream(`a-${i}`, { type: 'E', data: { pad } }), store.appendToStream(`b-${i}`, { type: 'E', data: { pad } })]);
+  }
+  t.is(autocheckpoint(), 10_000, 'contending: the connection keeps only a safety net');
   const until = Date.now() + 10_000;
   while (fileBytes() === before && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
   t.true(fileBytes() > before, `the database file grew from ${before} bytes once the thread checkpointed (now ${fileBytes()})`);
-  t.is((await collect(store.readAll())).length, 100);
+  await new Promise((r) => setTimeout(r, 300));
+  await store.appendToStream('s-lone', { type: 'E', data: {} });
+  t.is(autocheckpoint(), 1000, 'alone again after a quiet spell');
+  t.is((await collect(store.readAll())).length, 222);
 });
 
 test.serial('an inline commit never waits for a lock held elsewhere: the turn goes to the thread and the event loop keeps running', async (t) => {
