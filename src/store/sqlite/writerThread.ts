@@ -144,7 +144,7 @@ const SLOW_WINDOW_MAX_MS = 30_000;
  */
 const CHECKPOINT_PAGES = 1000;
 const CHECKPOINT_FIRST_AFTER = 100;
-/** Fewer commits than this never ask (a CLI's few writes start no thread for a checkpoint). */
+/** The fewest commits between two checkpoints asked of the thread. */
 const CHECKPOINT_MIN_COMMITS = 10;
 const CHECKPOINT_MAX_COMMITS = 1000;
 /**
@@ -254,6 +254,8 @@ export function createThreadWriter(options: SqliteStoreOptions, onCommitted: () 
   let sinceCheckpoint = 0;
   let checkpointEvery = CHECKPOINT_FIRST_AFTER;
   let checkpointing = false;
+  /** The WAL's pages at the last checkpoint, to count the pages written since. */
+  let lastLog = 0;
   let commitMsAverage: number | undefined;
   let slowUntil = -Infinity;
   let slowWindowMs = SLOW_WINDOW_MS;
@@ -287,9 +289,13 @@ export function createThreadWriter(options: SqliteStoreOptions, onCommitted: () 
     }
     asked.then(
       (outcome) => {
-        // Pages in the WAL per commit since the last ask (more when the WAL did not start over:
-        // the next checkpoint then comes sooner, which is the safe side).
-        const pagesPerCommit = Math.max(1, (outcome as CheckpointOutcome).log / commits);
+        const { log, restart } = outcome as CheckpointOutcome;
+        // -1: SQLite could not checkpoint now (another connection was); no count to learn from.
+        if (log <= 0) return;
+        // Pages written since the last ask: the WAL's growth if it did not start over since.
+        const written = log > lastLog ? log - lastLog : log;
+        lastLog = restart === 'done' ? 0 : log;
+        const pagesPerCommit = Math.max(1, written / commits);
         checkpointEvery = Math.min(CHECKPOINT_MAX_COMMITS, Math.max(CHECKPOINT_MIN_COMMITS, Math.round(CHECKPOINT_PAGES / pagesPerCommit)));
       },
       () => undefined,

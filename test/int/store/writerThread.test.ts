@@ -171,7 +171,8 @@ test.serial('on a fast disk a turn after one refused as busy waits for the threa
 
 test.serial('while writers contend the thread checkpoints; a lone writer\'s connection checkpoints by itself', async (t) => {
   const path = await tempFile(t);
-  const store = openSqliteEventStore({ path });
+  // "Fast" pinned: on a slow disk contended turns would commit on the thread's connection.
+  const store = openSqliteEventStore({ path, slowCommitMs: 60_000 });
   t.teardown(() => store.close());
   const db = store.sharedAccess().db;
   const autocheckpoint = () => db.pragma('wal_autocheckpoint', { simple: true });
