@@ -315,8 +315,8 @@ export function createThreadWriter(options: SqliteStoreOptions, onCommitted: () 
     if (waitDeadline !== undefined) clearTimeout(waitDeadline);
     waitDeadline = undefined;
   };
-  /** `closing`: nothing waits for the thread any more, the turn goes behind its writes there. */
-  const flush = (closing = false): void => {
+  /** `noWait` (closing, or the wait ran out): a turn that finds the thread busy goes there. */
+  const flush = (noWait = false): void => {
     const batch = queue;
     queue = [];
     if (batch.length === 0) return;
@@ -331,7 +331,7 @@ export function createThreadWriter(options: SqliteStoreOptions, onCommitted: () 
     const alone = now - contendedAt > CONTENTION_WINDOW_MS;
     placeCheckpoints(!alone);
     const fastDisk = slowCommitMs > 0 && now >= slowUntil;
-    if (fastDisk && !idle && !closing) {
+    if (fastDisk && !idle && !noWait) {
       // The thread still has writes of an earlier turn (refused as busy here): this turn waits
       // for them, then commits inline, so writes keep their order and the thread its turn. If
       // they take longer than the contention window, the turn goes behind them on the thread.
