@@ -42,18 +42,12 @@ export const DEFAULT_POLL_INTERVAL_MS = 15;
 export const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
 export const MEMORY_PATH = ':memory:';
 
-function positiveInt(key: string, raw: string): number {
+/** An integer option of at least `min` (1: positive, 0: non-negative). */
+function intAtLeast(min: 0 | 1, key: string, raw: string): number {
   const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) {
-    throw new EngineError(ErrorCode.CONFIG_INVALID, `EVENT_STORE: ${key} must be a positive integer, got ${quote(raw)}`);
-  }
-  return n;
-}
-
-function nonNegativeInt(key: string, raw: string): number {
-  const n = Number(raw);
-  if (raw.trim() === '' || !Number.isInteger(n) || n < 0) {
-    throw new EngineError(ErrorCode.CONFIG_INVALID, `EVENT_STORE: ${key} must be a non-negative integer, got ${quote(raw)}`);
+  if (raw.trim() === '' || !Number.isInteger(n) || n < min) {
+    const kind = min === 1 ? 'a positive integer' : 'a non-negative integer';
+    throw new EngineError(ErrorCode.CONFIG_INVALID, `EVENT_STORE: ${key} must be ${kind}, got ${quote(raw)}`);
   }
   return n;
 }
@@ -90,16 +84,16 @@ export function parseSqliteConnectionString(connectionString: string): SqliteSto
         options.synchronous = oneOf(key, value, ['full', 'normal'] as const);
         break;
       case 'pollIntervalMs':
-        options.pollIntervalMs = positiveInt(key, value);
+        options.pollIntervalMs = intAtLeast(1, key, value);
         break;
       case 'busyTimeoutMs':
-        options.busyTimeoutMs = positiveInt(key, value);
+        options.busyTimeoutMs = intAtLeast(1, key, value);
         break;
       case 'writer':
         options.writer = oneOf(key, value, ['thread', 'inline'] as const);
         break;
       case 'slowCommitMs':
-        options.slowCommitMs = nonNegativeInt(key, value);
+        options.slowCommitMs = intAtLeast(0, key, value);
         break;
       default:
         throw new EngineError(ErrorCode.CONFIG_INVALID, `EVENT_STORE: unknown sqlite option ${quote(key)}`);

@@ -242,6 +242,11 @@ export function createThreadWriter(options: SqliteStoreOptions, onCommitted: () 
   };
 
   const slowCommitMs = options.slowCommitMs ?? SLOW_COMMIT_MS;
+  let sinceCheckpoint = 0;
+  let checkpointEvery = CHECKPOINT_FIRST_AFTER;
+  let checkpointing = false;
+  /** The WAL's pages at the last checkpoint, to count the pages written since. */
+  let lastLog = 0;
   // Who checkpoints (see above): the connection itself while writers are alone, the thread
   // once they contend. Switched only when that changes.
   let checkpointsOnThread = false;
@@ -251,11 +256,6 @@ export function createThreadWriter(options: SqliteStoreOptions, onCommitted: () 
     sinceCheckpoint = 0;
     inline.db.pragma(`wal_autocheckpoint = ${onThread ? INLINE_CHECKPOINT_PAGES : LONE_CHECKPOINT_PAGES}`);
   };
-  let sinceCheckpoint = 0;
-  let checkpointEvery = CHECKPOINT_FIRST_AFTER;
-  let checkpointing = false;
-  /** The WAL's pages at the last checkpoint, to count the pages written since. */
-  let lastLog = 0;
   let commitMsAverage: number | undefined;
   let slowUntil = -Infinity;
   let slowWindowMs = SLOW_WINDOW_MS;
