@@ -20,7 +20,7 @@ import { createLogger } from './http/logger.js';
 import { createMetrics, instrumentStore } from './http/metrics.js';
 import { createOAuthDriver } from './oauth/driver.js';
 import type { OAuthDriver } from './oauth/types.js';
-import { projectionQueries, startExpiryWorker, startProjector, startStaleClientWorker } from './projector/index.js';
+import { projectionQueries, startExpiryWorker, startServeProjector, startStaleClientWorker } from './projector/index.js';
 import { openDataKeyStore } from './store/dataKeys/index.js';
 import { openEventStore } from './store/openEventStore.js';
 import { openProjectionState } from './store/projectionState/index.js';
@@ -127,12 +127,12 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env, options:
     steps.push({ order: 7, run: () => dataKeys.close() });
     const driver = options.driver ?? createOAuthDriver({ allowedDomains: config.allowedDomains, clock: systemClock });
 
-    // Projections run in-process on the embedded store; the engine's queries read them.
+    // Projections run embedded (on a thread of their own over a SQLite file); the engine's queries read them.
     const stateStore = openProjectionState(config.eventStore);
     steps.push({ order: 6, run: () => stateStore.close() });
-    const projector = startProjector({ store: rawStore, stateStore, logger });
-    metrics.watchProjections(() => projector.list());
+    const projector = startServeProjector({ store: rawStore, connection: config.eventStore, stateStore, logger });
     steps.push({ order: 5, run: () => projector.stop() });
+    metrics.watchProjections(() => projector.list());
     const workers = [
       startExpiryWorker({ store, reader: projector, logger }),
       startStaleClientWorker({ store, reader: projector, logger }),

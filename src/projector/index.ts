@@ -1,4 +1,5 @@
-export { startProjector, type Projector, type ProjectionInfo, type StartProjectorOptions } from './projector.js';
+export { startProjector, type Projector, type ProjectionInfo, type ProjectionProgressInfo, type StartProjectorOptions } from './projector.js';
+export { startProjectorThread, startServeProjector, type StartProjectorThreadOptions, type ThreadedProjector } from './projectorThread.js';
 export { loadProjectionFiles, DEFAULT_PROJECTIONS_DIR } from './loadProjections.js';
 export type { ProjectionSource } from './projectionRuntime.js';
 export type { ProjectionReader } from './reader.js';

@@ -10,7 +10,8 @@ import { catchUpByWindows, handledTypes, lowestLogPosition, turn } from './windo
 import { openLogWindowReader } from '../store/sqlite/logWindowReader.js';
 import { MEMORY_PATH } from '../store/sqlite/sqliteOptions.js';
 import { loadProjectionFiles } from './loadProjections.js';
-import { lowestPosition, positionAfter, ProjectionRuntime, type ProjectionSource } from './projectionRuntime.js';
+import { createPositionWaiters, type ProjectionProgress } from './positionWaiters.js';
+import { lowestPosition, ProjectionRuntime, type ProjectionSource } from './projectionRuntime.js';
 import { createSliceDriver } from './sliceDriver.js';
 import type { ProjectionReader } from './reader.js';
 
@@ -59,22 +60,24 @@ export interface StartProjectorOptions {
   /** Cached partition states per projection before persisted ones are dropped (default 100 000). */
   maxCachedPartitions?: number;
   logger?: Logger;
+  /** Called whenever a projection's progress (position, status, checkpoint) may have changed. */
+  onProgress?: () => void;
 }
 
-/** One projection as `flowctl projections list` and the dashboard show it. */
-export interface ProjectionInfo {
+/** One projection's progress, as its projector knows it now. */
+export interface ProjectionProgressInfo extends ProjectionProgress {
   name: string;
-  status: 'running' | 'faulted';
-  reason: string | null;
-  /** Last event position applied. */
-  position: Position | null;
   /** Last position persisted with the states. */
   checkpoint: Position | null;
-  /** Events in `$all` after `position` (head − position), the lag metric. */
-  lag: number;
   /** Events handled since this process started. */
   handled: number;
   partitioned: boolean;
+}
+
+/** One projection as `flowctl projections list` and the dashboard show it. */
+export interface ProjectionInfo extends ProjectionProgressInfo {
+  /** Events in `$all` after `position` (head − position), the lag metric. */
+  lag: number;
 }
 
 export interface Projector extends ProjectionReader {
@@ -94,6 +97,8 @@ export interface Projector extends ProjectionReader {
   getResult<T>(name: string, partition?: string): Promise<T | undefined>;
   /** Partitions persisted so far (the CLI lists them). */
   partitions(name: string): string[];
+  /** Every projection's progress now (no lag: that needs the log's head). */
+  progress(): ProjectionProgressInfo[];
   list(): Promise<ProjectionInfo[]>;
   /** Drops a projection's state and re-runs it from the first event; resolves once caught up. */
   rebuild(name: string): Promise<void>;
@@ -101,17 +106,8 @@ export interface Projector extends ProjectionReader {
   stop(): Promise<void>;
 }
 
-interface Waiter {
-  target: Position;
-  names: string[];
-  ignoreFaulted: boolean;
-  resolve: () => void;
-  reject: (err: unknown) => void;
-  timer: NodeJS.Timeout | undefined;
-}
-
 /** The SQLite file of a file-backed SQLite event store; undefined for any other store. */
-const fileOf = (store: EventStore): string | undefined => {
+export const fileOf = (store: EventStore): string | undefined => {
   const path = (store as { path?: unknown }).path;
   return typeof path === 'string' && path !== MEMORY_PATH ? path : undefined;
 };
@@ -144,6 +140,7 @@ const APPLY_CHUNK = 2500;
 export function startProjector(options: StartProjectorOptions): Projector {
   const { store, stateStore } = options;
   const logger = options.logger ?? silentLogger;
+  const onProgress = options.onProgress;
   const batchSize = options.batchSize ?? 2000;
   const commitIntervalMs = options.commitIntervalMs ?? 5000;
   const liveCommitIntervalMs = options.liveCommitIntervalMs ?? 250;
@@ -178,36 +175,17 @@ export function startProjector(options: StartProjectorOptions): Projector {
   let lastCommitAt = performance.now();
   const applyChunk = Math.min(APPLY_CHUNK, batchSize);
   let wakeLoop: (() => void) | undefined;
-  const waiters = new Set<Waiter>();
 
   const runtime = (name: string): ProjectionRuntime => {
     const r = runtimes.get(name);
-    if (!r) throw new EngineError(ErrorCode.PROJECTION_NOT_FOUND, `No projection named ${quote(name)}`, { details: { projection: name } });
+    if (!r) throw projectionNotFound(name);
     return r;
   };
 
+  const waiters = createPositionWaiters((name) => runtimes.get(name)!);
   const settle = (): void => {
-    for (const w of waiters) {
-      let done = true;
-      for (const name of w.names) {
-        const r = runtimes.get(name)!;
-        if (r.status === 'faulted') {
-          if (w.ignoreFaulted) continue;
-          finish(w, new EngineError(ErrorCode.PROJECTION_FAULTED, `Projection ${quote(name)} is faulted: ${r.reason}`, { details: { projection: name } }));
-          done = false;
-          break;
-        }
-        if (r.position === null || positionAfter(w.target, r.position)) done = false;
-      }
-      if (done) finish(w);
-    }
-  };
-
-  const finish = (w: Waiter, err?: unknown): void => {
-    if (!waiters.delete(w)) return;
-    if (w.timer) clearTimeout(w.timer);
-    if (err === undefined) w.resolve();
-    else w.reject(err);
+    waiters.settle();
+    onProgress?.();
   };
 
   /** Live commits in a row that found the write lock taken (see `flushCommit`). */
@@ -229,6 +207,7 @@ export function startProjector(options: StartProjectorOptions): Projector {
       logger.info({ component: 'projector', projection: outcome.projection }, 'another process moved a checkpoint; following it');
       for (const r of runtimes.values()) r.resync();
       restart();
+      onProgress?.(); // positions went back to the stored checkpoints
     } else if (outcome.kind === 'failed') {
       // Storage trouble: memory stays ahead and the next batch retries the commit.
       logger.error({ component: 'projector', err: outcome.error }, 'cannot persist projection states');
@@ -492,18 +471,19 @@ export function startProjector(options: StartProjectorOptions): Projector {
   const waitFor = (target: Position | null, timeoutMs: number, names: string[], ignoreFaulted = false): Promise<void> => {
     for (const n of names) runtime(n);
     if (target === null) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const w: Waiter = { target, names, ignoreFaulted, resolve, reject, timer: undefined };
-      waiters.add(w);
-      if (Number.isFinite(timeoutMs)) {
-        w.timer = setTimeout(
-          () => finish(w, new EngineError(ErrorCode.STORE_UNAVAILABLE, `Projections did not reach position ${target.commit} within ${timeoutMs} ms`, { details: { projections: names } })),
-          timeoutMs,
-        );
-      }
-      settle();
-    });
+    return waiters.wait(target, timeoutMs, names, ignoreFaulted);
   };
+
+  const progress = (): ProjectionProgressInfo[] =>
+    [...runtimes.values()].map((r) => ({
+      name: r.name,
+      status: r.status,
+      reason: r.reason,
+      position: r.position,
+      checkpoint: r.checkpoint,
+      handled: r.handled,
+      partitioned: r.partitioned,
+    }));
 
   const allNames = [...runtimes.keys()];
   commit(); // persist faults found while loading (a file that does not compile)
@@ -534,19 +514,8 @@ export function startProjector(options: StartProjectorOptions): Projector {
       return key === null ? undefined : parse<T>(r.resultJson(key));
     },
     partitions: (name) => stateStore.listPartitions(runtime(name).name),
-    async list() {
-      const head = await store.headPosition();
-      return [...runtimes.values()].map((r) => ({
-        name: r.name,
-        status: r.status,
-        reason: r.reason,
-        position: r.position,
-        checkpoint: r.checkpoint,
-        lag: head === null ? 0 : Math.max(0, Number(head.commit - (r.position?.commit ?? 0n))),
-        handled: r.handled,
-        partitioned: r.partitioned,
-      }));
-    },
+    progress,
+    list: async () => withLag(progress(), await store.headPosition()),
     async rebuild(name) {
       const r = runtime(name);
       flush();
@@ -564,7 +533,17 @@ export function startProjector(options: StartProjectorOptions): Projector {
       wakeLoop?.();
       await loopDone;
       flush();
-      for (const w of waiters) finish(w, new EngineError(ErrorCode.STORE_CLOSED, 'The projector stopped'));
+      waiters.failAll(new EngineError(ErrorCode.STORE_CLOSED, 'The projector stopped'));
     },
   };
+}
+
+/** Progress with each projection's lag behind the log's `head`. */
+export function withLag(progress: ProjectionProgressInfo[], head: Position | null): ProjectionInfo[] {
+  return progress.map((p) => ({ ...p, lag: head === null ? 0 : Math.max(0, Number(head.commit - (p.position?.commit ?? 0n))) }));
+}
+
+/** The error for a projection name no projector runs. */
+export function projectionNotFound(name: string): EngineError {
+  return new EngineError(ErrorCode.PROJECTION_NOT_FOUND, `No projection named ${quote(name)}`, { details: { projection: name } });
 }

@@ -35,7 +35,7 @@ export class ChangeWatcher {
     });
     this.#waiters.add(waiter);
     if (this.#readVersion !== undefined && this.#timer === undefined) {
-      this.#timer = setInterval(() => this.#poll(), this.#intervalMs);
+      this.#timer = setInterval(() => this.poll(), this.#intervalMs);
     }
     return {
       promise,
@@ -60,7 +60,9 @@ export class ChangeWatcher {
     this.#stopWhenIdle();
   }
 
-  #poll(): void {
+  /** Checks for foreign commits now instead of at the next tick of the timer. */
+  poll(): void {
+    if (this.#readVersion === undefined || this.#waiters.size === 0) return;
     let current: number;
     try {
       current = this.#readVersion!();

@@ -174,6 +174,14 @@ export class SqliteEventStore implements EventStore {
     return head === null || head === undefined ? null : toPosition(head);
   }
 
+  /**
+   * Looks for commits by other connections now instead of within `pollIntervalMs`: for a
+   * reader told by the writer (another thread or process) that it has just committed.
+   */
+  checkForChanges(): void {
+    this.#watcher.poll();
+  }
+
   /** The file this store writes (`:memory:` for a memory store). */
   get path(): string {
     return this.#path;

@@ -1,0 +1,37 @@
+import type { WireError } from '../store/sqlite/writerWire.js';
+import type { SqliteStoreOptions } from '../store/sqlite/sqliteOptions.js';
+import type { ProjectionProgressInfo, StartProjectorOptions } from './projector.js';
+import type { ProjectionSource } from './projectionRuntime.js';
+
+/** The options of `startProjector` a projector thread is started with. */
+export const TUNING_KEYS = ['batchSize', 'commitIntervalMs', 'liveCommitIntervalMs', 'catchUpThreads', 'threadedCatchUpFrom', 'eventTimeoutMs', 'maxCachedPartitions'] as const;
+
+/** The projector's tuning, as a projector thread is started with it. */
+export type ProjectorTuning = Pick<StartProjectorOptions, (typeof TUNING_KEYS)[number]>;
+
+/** What a projector thread is started with (`workerData`). */
+export interface ProjectorTask {
+  /** The event log the thread reads on a connection of its own (it never appends). */
+  store: SqliteStoreOptions;
+  /** The projection state store (`openProjectionState` connection string). */
+  stateConnection: string;
+  projections: ProjectionSource[];
+  tuning: ProjectorTuning;
+}
+
+/** Projector → thread. */
+export type ProjectorCall =
+  | { kind: 'call'; id: number; op: 'getState' | 'getResult'; name: string; partition: string | undefined }
+  | { kind: 'call'; id: number; op: 'rebuild'; name: string }
+  /** Commit what is applied, close the thread's stores, answer; the projector then ends the thread. */
+  | { kind: 'call'; id: number; op: 'stop' }
+  /** The writer has just committed: look at the log now, not at the next poll. */
+  | { kind: 'poke' };
+
+/** Thread → projector. */
+export type ProjectorReport =
+  | { kind: 'progress'; projections: ProjectionProgressInfo[] }
+  | { kind: 'ready' }
+  | { kind: 'reply'; id: number; ok: true; value: unknown }
+  | { kind: 'reply'; id: number; ok: false; error: WireError }
+  | { kind: 'log'; level: 'info' | 'warn' | 'error' | 'debug'; obj: object; msg: string | undefined };
