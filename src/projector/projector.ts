@@ -203,6 +203,7 @@ export function startProjector(options: StartProjectorOptions): Projector {
     if (outcome.kind === 'busy') return false;
     lastCommitAt = performance.now();
     busyCommits = 0;
+    if (outcome.kind === 'stored' && outcome.commits.length > 0) onProgress?.(); // checkpoints moved
     if (outcome.kind === 'conflict') {
       logger.info({ component: 'projector', projection: outcome.projection }, 'another process moved a checkpoint; following it');
       for (const r of runtimes.values()) r.resync();

@@ -19,6 +19,10 @@ const RESTART_MS = 1000;
 const RESTART_MAX_MS = 30_000;
 /** How long a stopping thread gets to store what it applied before it is ended. */
 const STOP_TIMEOUT_MS = 10_000;
+/** The longest a call waits for an answer (a thread being started again, or stuck). */
+const CALL_TIMEOUT_MS = 10_000;
+/** A rebuild re-reads the whole log: its answer may take long. */
+const REBUILD_TIMEOUT_MS = 3_600_000;
 
 export interface StartProjectorThreadOptions extends ProjectorTuning {
   /** The event loop's store of the log: the thread reads the same file on its own connection. */
@@ -66,17 +70,18 @@ export function startProjectorThread(options: StartProjectorThreadOptions): Thre
   const progress = new Map<string, ProjectionProgressInfo>(
     names.map((name) => [name, { name, status: 'running', reason: null, position: null, checkpoint: null, handled: 0, partitioned: false }]),
   );
-  /** Events handled by threads that ended: `handled` counts since this process started. */
+  /** Events handled by threads that ended: `handled` counts since this process started (or the last rebuild). */
   const handledBefore = new Map<string, number>(names.map((n) => [n, 0]));
+  /** Rebuilds asked for, by projection: progress from before one is ignored (see `ProjectorCall`). */
+  const epochs: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
   const waiters = createPositionWaiters((name) => progress.get(name)!);
-  /** Calls sent to the running thread, by id. */
-  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (err: unknown) => void }>();
-  /** Calls made while no thread runs (it is being started again): sent to the next one. */
-  let queued: Call[] = [];
+  /** Calls not answered yet, by id; `sent`: handed to the running thread (else queued for the next one). */
+  const pending = new Map<number, { call: Call; sent: boolean; resolve: (v: unknown) => void; reject: (err: unknown) => void; timer: NodeJS.Timeout }>();
   let nextId = 1;
   let worker: Worker | undefined;
   let startedAt = 0;
-  let stopping = false;
+  /** Set once stopped, or once the thread failed before its first catch-up: every call fails with it. */
+  let ended: EngineError | undefined;
   let restartMs = RESTART_MS;
   let restartTimer: NodeJS.Timeout | undefined;
   let markReady!: () => void;
@@ -92,23 +97,23 @@ export function startProjectorThread(options: StartProjectorThreadOptions): Thre
     if (!progress.has(name)) throw projectionNotFound(name);
   };
 
-  /** Keeps the process alive only while a call waits for the thread (as the writer thread does). */
-  const track = (): void => {
-    if (pending.size > 0) worker?.ref();
-    else worker?.unref();
-  };
-
-  const rejectPending = (err: unknown): void => {
-    const calls = [...pending.values()];
-    pending.clear();
-    track();
-    for (const p of calls) p.reject(err);
+  const settle = (id: number, outcome: { ok: true; value: unknown } | { ok: false; error: unknown }): void => {
+    const p = pending.get(id);
+    if (p === undefined) return;
+    pending.delete(id);
+    clearTimeout(p.timer);
+    if (outcome.ok) p.resolve(outcome.value);
+    else p.reject(outcome.error);
   };
 
   const onReport = (r: ProjectorReport): void => {
     switch (r.kind) {
       case 'progress':
-        for (const p of r.projections) progress.set(p.name, { ...p, handled: handledBefore.get(p.name)! + p.handled });
+        for (const p of r.projections) {
+          // From before a rebuild the thread had not taken yet: it would undo the reset.
+          if ((r.epochs[p.name] ?? 0) < epochs[p.name]!) continue;
+          progress.set(p.name, { ...p, handled: handledBefore.get(p.name)! + p.handled });
+        }
         waiters.settle();
         return;
       case 'ready':
@@ -117,62 +122,66 @@ export function startProjectorThread(options: StartProjectorThreadOptions): Thre
           markReady();
         }
         return;
-      case 'reply': {
-        const p = pending.get(r.id);
-        pending.delete(r.id);
-        track();
-        if (r.ok) p?.resolve(r.value);
-        else p?.reject(fromWireError(r.error));
+      case 'reply':
+        settle(r.id, r.ok ? { ok: true, value: r.value } : { ok: false, error: fromWireError(r.error) });
         return;
-      }
       case 'log':
         logger[r.level](r.obj, r.msg);
     }
+  };
+
+  /** Ends the projector for good: calls, waiters and `ready` fail with `err`. */
+  const end = (err: EngineError): void => {
+    ended ??= err;
+    if (restartTimer) clearTimeout(restartTimer);
+    restartTimer = undefined;
+    for (const id of [...pending.keys()]) settle(id, { ok: false, error: err });
+    waiters.failAll(err);
+    if (!isReady) failReady(err);
   };
 
   /** The thread ended without being asked to (or could not start): what it applied and had not stored is gone. */
   const lost = (why: string): void => {
     worker = undefined;
     const err = new EngineError(ErrorCode.STORE_UNAVAILABLE, `The projector thread stopped (${why})`);
-    rejectPending(err);
+    // What the thread had: its answer is lost. What waits for the next thread: sent to it.
+    for (const [id, p] of pending) if (p.sent) settle(id, { ok: false, error: err });
     // The next thread starts from the stored checkpoints: nobody may be told a position it
     // has not reached again.
     for (const [name, p] of progress) {
       handledBefore.set(name, p.handled);
       progress.set(name, { ...p, position: p.checkpoint });
     }
-    if (stopping) return;
-    if (!isReady) {
-      // Not even the first catch-up finished: a start-up failure, not something to retry.
-      stopping = true;
-      waiters.failAll(err);
-      for (const c of queued) pending.get(c.id)?.reject(err);
-      queued = [];
-      failReady(err);
-      return;
-    }
+    if (ended !== undefined) return;
+    // Not even the first catch-up finished: a start-up failure, not something to retry.
+    if (!isReady) return end(err);
     // A thread that had been up for a while is started again soon; one that keeps dying, later and later.
     if (performance.now() - startedAt > RESTART_MAX_MS) restartMs = RESTART_MS;
     logger.error({ component: 'projector', why, restartInMs: restartMs }, 'the projector thread stopped; starting it again');
     restartTimer = setTimeout(() => {
       restartTimer = undefined;
-      if (!stopping) start();
+      if (ended === undefined) start();
     }, restartMs);
-    restartTimer.unref();
     restartMs = Math.min(restartMs * 2, RESTART_MAX_MS);
   };
 
   const start = (): void => {
     let w: Worker;
     startedAt = performance.now();
+    logger.debug({ component: 'projector' }, 'starting the projector thread');
     try {
-      w = startWorker(ENTRY, { store: options.storeOptions, stateConnection: options.stateConnection, projections: files, tuning }, { execArgv: [] });
+      w = startWorker(ENTRY, { store: options.storeOptions, stateConnection: options.stateConnection, projections: files, tuning, epochs }, { execArgv: [] });
     } catch (err) {
       logger.error({ component: 'projector', err: String(err) }, 'cannot start the projector thread');
       return lost('it could not be started');
     }
     worker = w;
-    w.on('message', onReport);
+    // Like the in-process projector (its subscription's poll timer), the thread keeps the
+    // process alive until `stop()`. Only the current thread is heard: one given up on may
+    // still report on its way out, and its positions are not ours any more.
+    w.on('message', (r: ProjectorReport) => {
+      if (worker === w || r.kind === 'log') onReport(r);
+    });
     w.on('error', (err) => logger.error({ component: 'projector', err }, 'the projector thread failed'));
     // A reply that cannot be read back would leave its caller waiting: treat as a dead thread.
     w.on('messageerror', (err) => {
@@ -183,31 +192,30 @@ export function startProjectorThread(options: StartProjectorThreadOptions): Thre
     w.on('exit', (code) => {
       if (worker === w) lost(`exit code ${code}`);
     });
-    for (const c of queued) send(w, c);
-    queued = [];
-    // After the listeners: adding a 'message' listener refs the port again.
-    track();
-  };
-
-  const send = (w: Worker, c: Call): void => {
-    w.postMessage(c);
+    for (const p of pending.values()) {
+      if (p.sent) continue;
+      p.sent = true;
+      w.postMessage(p.call);
+    }
   };
 
   const call = (body: CallBody): Promise<unknown> => {
-    if (stopping) return Promise.reject(new EngineError(ErrorCode.STORE_CLOSED, 'The projector stopped'));
+    if (ended !== undefined) return Promise.reject(ended);
     const c = { ...body, id: nextId++, kind: 'call' } as Call;
     return new Promise((resolve, reject) => {
-      pending.set(c.id, { resolve, reject });
-      if (worker === undefined) queued.push(c);
-      else {
-        send(worker, c);
-        track();
-      }
+      // No caller waits longer than this for a thread that is being started again or is stuck.
+      const timer = setTimeout(
+        () => settle(c.id, { ok: false, error: new EngineError(ErrorCode.STORE_UNAVAILABLE, `The projector thread did not answer within ${CALL_TIMEOUT_MS} ms`) }),
+        body.op === 'rebuild' ? REBUILD_TIMEOUT_MS : CALL_TIMEOUT_MS,
+      );
+      pending.set(c.id, { call: c, sent: worker !== undefined, resolve, reject, timer });
+      worker?.postMessage(c);
     });
   };
 
   const waitFor = (position: Parameters<Projector['waitFor']>[0], timeoutMs: number, which: string[] = names): Promise<void> => {
     for (const n of which) check(n);
+    if (ended !== undefined) return Promise.reject(ended);
     if (position === null) return Promise.resolve();
     worker?.postMessage({ kind: 'poke' } satisfies ProjectorCall);
     return waiters.wait(position, timeoutMs, which);
@@ -249,37 +257,41 @@ export function startProjectorThread(options: StartProjectorThreadOptions): Thre
     async rebuild(name) {
       check(name);
       // As in-process: from now on, nobody waits on what the rebuild is about to redo.
-      progress.set(name, { ...progress.get(name)!, position: null, checkpoint: null });
+      const epoch = ++epochs[name]!;
+      progress.set(name, { ...progress.get(name)!, position: null, checkpoint: null, handled: 0 });
       handledBefore.set(name, 0);
-      await call({ op: 'rebuild', name });
+      await call({ op: 'rebuild', name, epoch });
     },
     async killThread() {
       await worker?.terminate();
     },
     async stop() {
-      if (stopping) return;
-      stopping = true;
-      if (restartTimer) clearTimeout(restartTimer);
+      if (ended !== undefined && worker === undefined) return end(ended);
       const closed = new EngineError(ErrorCode.STORE_CLOSED, 'The projector stopped');
-      for (const c of queued) pending.get(c.id)?.reject(closed);
-      for (const c of queued) pending.delete(c.id);
-      queued = [];
       const w = worker;
-      if (w !== undefined) {
+      worker = undefined;
+      // Nothing more goes to the thread or waits for it, but the stop itself.
+      end(closed);
+      if (w === undefined) return;
+      let timer: NodeJS.Timeout | undefined;
+      const stopped = new Promise<void>((resolve) => {
         const id = nextId++;
-        const stopped = new Promise<unknown>((resolve, reject) => pending.set(id, { resolve, reject }));
-        send(w, { kind: 'call', id, op: 'stop' });
-        track();
-        let timer: NodeJS.Timeout | undefined;
-        const timeout = new Promise((resolve) => (timer = setTimeout(resolve, STOP_TIMEOUT_MS)));
-        await Promise.race([stopped.catch((err: unknown) => logger.warn({ component: 'projector', err: String(err) }, 'the projector thread did not stop cleanly')), timeout]);
-        clearTimeout(timer);
-        worker = undefined;
-        await w.terminate();
-      }
-      waiters.failAll(closed);
-      rejectPending(closed);
-      if (!isReady) failReady(closed);
+        const onReply = (r: ProjectorReport): void => {
+          if (r.kind !== 'reply' || r.id !== id) return;
+          if (!r.ok) logger.warn({ component: 'projector', err: fromWireError(r.error).message }, 'the projector thread did not stop cleanly');
+          resolve();
+        };
+        w.on('message', onReply);
+        w.once('exit', () => resolve());
+        timer = setTimeout(() => {
+          logger.warn({ component: 'projector', timeoutMs: STOP_TIMEOUT_MS }, 'the projector thread did not stop in time; ending it');
+          resolve();
+        }, STOP_TIMEOUT_MS);
+        w.postMessage({ kind: 'call', id, op: 'stop' } satisfies Call);
+      });
+      await stopped;
+      clearTimeout(timer);
+      await w.terminate();
     },
   };
 }

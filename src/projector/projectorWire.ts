@@ -17,12 +17,19 @@ export interface ProjectorTask {
   stateConnection: string;
   projections: ProjectionSource[];
   tuning: ProjectorTuning;
+  /** Rebuilds asked for so far, by projection (see `epoch` below). */
+  epochs: Record<string, number>;
 }
 
 /** Projector → thread. */
 export type ProjectorCall =
   | { kind: 'call'; id: number; op: 'getState' | 'getResult'; name: string; partition: string | undefined }
-  | { kind: 'call'; id: number; op: 'rebuild'; name: string }
+  /**
+   * `epoch`: the projector's count of rebuilds of `name`, this one included. Progress the
+   * thread reported before it took the rebuild carries the older count and is ignored: it
+   * would put back the position the rebuild is about to redo.
+   */
+  | { kind: 'call'; id: number; op: 'rebuild'; name: string; epoch: number }
   /** Commit what is applied, close the thread's stores, answer; the projector then ends the thread. */
   | { kind: 'call'; id: number; op: 'stop' }
   /** The writer has just committed: look at the log now, not at the next poll. */
@@ -30,7 +37,7 @@ export type ProjectorCall =
 
 /** Thread → projector. */
 export type ProjectorReport =
-  | { kind: 'progress'; projections: ProjectionProgressInfo[] }
+  | { kind: 'progress'; projections: ProjectionProgressInfo[]; epochs: Record<string, number> }
   | { kind: 'ready' }
   | { kind: 'reply'; id: number; ok: true; value: unknown }
   | { kind: 'reply'; id: number; ok: false; error: WireError }

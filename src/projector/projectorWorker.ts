@@ -4,12 +4,12 @@
  * the state store, and answers the event loop's projector: its progress after every change,
  * state reads, rebuilds, the stop.
  */
-import { inspect } from 'node:util';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Logger } from '../flow/deps.js';
 import { openProjectionState } from '../store/projectionState/openProjectionState.js';
 import { openSqliteEventStore } from '../store/sqlite/sqliteEventStore.js';
 import { toWireError } from '../store/sqlite/writerWire.js';
+import { cloneableFields } from './cloneableFields.js';
 import { startProjector } from './projector.js';
 import type { ProjectorCall, ProjectorReport, ProjectorTask } from './projectorWire.js';
 
@@ -17,35 +17,21 @@ const task = workerData as ProjectorTask;
 const port = parentPort!;
 const report = (r: ProjectorReport): void => port.postMessage(r);
 
-/**
- * A log record's fields as they can cross to the event loop: errors keep their code and
- * details (structured clone would keep only name, message and stack), anything else that
- * cannot be cloned goes as its `inspect` text.
- */
-function cloneable(obj: object): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(obj)) {
-    if (v instanceof Error) {
-      out[k] = { ...toWireError(v), name: v.name, stack: v.stack };
-      continue;
-    }
-    try {
-      out[k] = structuredClone(v);
-    } catch {
-      out[k] = inspect(v, { depth: 3, breakLength: Infinity });
-    }
-  }
-  return out;
-}
-
 const forward = (level: 'info' | 'warn' | 'error' | 'debug') => (obj: object, msg?: string): void => {
-  report({ kind: 'log', level, obj: cloneable(obj), msg });
+  try {
+    report({ kind: 'log', level, obj: cloneableFields(obj), msg });
+  } catch {
+    // Never into the projector's own code paths (a commit, a flush) that logged.
+  }
 };
 const logger: Logger = { info: forward('info'), warn: forward('warn'), error: forward('error'), debug: forward('debug') };
 
 // Reads only: the log's writer is the event loop's store.
 const store = openSqliteEventStore({ ...task.store, writer: 'inline' });
 const stateStore = openProjectionState(task.stateConnection);
+/** Rebuilds of each projection the event loop asked for, as last received (see `ProjectorCall`). */
+const epochs: Record<string, number> = { ...task.epochs };
+const reportProgress = (): void => report({ kind: 'progress', projections: projector.progress(), epochs });
 let progressDue = false;
 const projector = startProjector({
   ...task.tuning,
@@ -59,14 +45,14 @@ const projector = startProjector({
     progressDue = true;
     setImmediate(() => {
       progressDue = false;
-      report({ kind: 'progress', projections: projector.progress() });
+      reportProgress();
     });
   },
 });
 // `ready` rejects only when stopped first (start-up cut short): nothing to report then.
 projector.ready.then(
   () => {
-    report({ kind: 'progress', projections: projector.progress() });
+    reportProgress();
     report({ kind: 'ready' });
   },
   () => undefined,
@@ -79,6 +65,8 @@ async function answer(call: Extract<ProjectorCall, { kind: 'call' }>): Promise<u
     case 'getResult':
       return projector.getResult(call.name, call.partition);
     case 'rebuild':
+      // Before the rebuild resets the projection (synchronously, on its first step).
+      epochs[call.name] = call.epoch;
       return projector.rebuild(call.name);
     case 'stop':
       await projector.stop();
@@ -91,11 +79,14 @@ async function answer(call: Extract<ProjectorCall, { kind: 'call' }>): Promise<u
 port.on('message', (m: ProjectorCall) => {
   if (m.kind === 'poke') return store.checkForChanges();
   // Progress first: a caller answered (a rebuild done) must see the progress that came with it.
-  answer(m).then(
-    (value) => {
-      if (m.op !== 'stop') report({ kind: 'progress', projections: projector.progress() });
-      report({ kind: 'reply', id: m.id, ok: true, value });
-    },
-    (err: unknown) => report({ kind: 'reply', id: m.id, ok: false, error: toWireError(err) }),
-  );
+  answer(m)
+    .then(
+      (value) => {
+        if (m.op !== 'stop') reportProgress();
+        report({ kind: 'reply', id: m.id, ok: true, value });
+      },
+      (err: unknown) => report({ kind: 'reply', id: m.id, ok: false, error: toWireError(err) }),
+    )
+    // A value that cannot be cloned: the caller still gets an answer.
+    .catch((err: unknown) => report({ kind: 'reply', id: m.id, ok: false, error: toWireError(new Error(`the answer could not be sent: ${String(err)}`)) }));
 });

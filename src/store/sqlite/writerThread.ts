@@ -26,8 +26,6 @@ class WriterThread {
 
   constructor() {
     this.#worker = startWorker(ENTRY, {}, { execArgv: [] });
-    // Idle, it must not keep the process alive; a write in flight does (see #track).
-    this.#worker.unref();
     this.#worker.on('message', (replies: WriterReply[]) => {
       for (const reply of replies) {
         const p = this.#pending.get(reply.id);
@@ -44,6 +42,9 @@ class WriterThread {
       void this.#worker.terminate();
     });
     this.#worker.on('exit', (code) => this.#stop(new Error(`writer thread exited with code ${code}`)));
+    // Idle, it must not keep the process alive; a write in flight does (see #track). After the
+    // listeners: adding a 'message' listener refs the worker's port again.
+    this.#worker.unref();
   }
 
   get stopped(): boolean {

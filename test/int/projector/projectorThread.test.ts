@@ -28,7 +28,12 @@ async function threadOn(t: ExecutionContext, projections: ProjectionSource[], ex
   const store = openSqliteEventStore({ path });
   const stateStore = openProjectionState(`sqlite:${path}`);
   const logs: string[] = [];
-  const logger = { info() {}, debug() {}, warn: (_: object, m?: string) => void logs.push(`warn ${m}`), error: (_: object, m?: string) => void logs.push(`error ${m}`) };
+  const logger = {
+    info() {},
+    debug: (_: object, m?: string) => void logs.push(`debug ${m}`),
+    warn: (_: object, m?: string) => void logs.push(`warn ${m}`),
+    error: (_: object, m?: string) => void logs.push(`error ${m}`),
+  };
   const start = () => startProjectorThread({ store, storeOptions: { path }, stateStore, stateConnection: `sqlite:${path}`, projections, logger, ...extra });
   t.teardown(async () => {
     stateStore.close();
@@ -56,10 +61,10 @@ test('projector thread: reads answer what the thread applied, read-your-writes t
   t.deepEqual(listed.map((p) => [p.name, p.status, p.lag, p.partitioned]), [['count', 'running', 0, true], ['total', 'running', 0, false]]);
 });
 
-test('projector thread: a slow projection does not hold up the event loop', async (t) => {
-  // Each event costs its handler ~10 ms of busy work once compiled (under the 250 ms limit). In
-  // process, a batch of 100 is applied in one go and the loop stalls for all of it (~1 s); on
-  // the thread, timers here keep firing throughout.
+test.serial('projector thread: a slow projection does not hold up the event loop', async (t) => {
+  // Each event costs its handler ~10 ms of busy work once compiled (under the limit). In
+  // process, a batch of 100 is applied in one go and the loop stalls for all of it; on the
+  // thread, timers here keep firing throughout.
   // A generous time limit: on a loaded machine the first, interpreted run can pass 250 ms.
   const { store, start } = await threadOn(t, [SLOW], { eventTimeoutMs: 5000 });
   const projector = start();
@@ -75,12 +80,15 @@ test('projector thread: a slow projection does not hold up the event loop', asyn
     last = now;
   };
   const ticker = setInterval(tick, 5);
+  const t0 = performance.now();
   await store.appendToStream('order-1', Array.from({ length: 100 }, (_, i) => ({ type: 'Placed', data: { i } })));
-  await projector.catchUp(30_000);
+  await projector.catchUp(60_000);
+  const applyMs = performance.now() - t0;
   clearInterval(ticker);
   tick();
   t.deepEqual(await projector.getState('slow'), { n: 101, x: true });
-  t.true(longestGap < 400, `longest gap between ticks: ${longestGap.toFixed(0)} ms`);
+  // In process the longest gap is the whole apply; here a small part of it.
+  t.true(longestGap < applyMs / 3, `longest gap between ticks ${longestGap.toFixed(0)} ms, applying took ${applyMs.toFixed(0)} ms`);
 });
 
 test('projector thread: unknown projections are refused on every call', async (t) => {
@@ -156,28 +164,38 @@ test('projector thread: a thread that dies is started again; nobody reads a posi
   await append(store, 'order-1', 3);
   await projector.catchUp(5000);
   t.deepEqual(await projector.getState('count', 'order-1'), { n: 5 });
+  const { checkpoint, position } = projector.progress()[0]!;
+  t.true(checkpoint !== null && position !== null && checkpoint.commit < position.commit, 'applied past the stored checkpoint');
   await projector.killThread();
   t.true(logs.some((l) => /starting it again/.test(l)), logs.join('; '));
+  t.deepEqual(projector.positionOf('count'), checkpoint, 'back to the stored checkpoint');
   // Without a new append: the new thread re-applies from the stored checkpoint first, and the
   // read waits for it instead of failing or answering the checkpoint's older state.
   await projector.catchUp(15_000);
   t.deepEqual(await projector.getState('count', 'order-1'), { n: 5 });
   t.is(projector.progress()[0]!.handled, 5 + 3, 'handled counts both threads');
+  // A rebuild starts the count again, whatever the threads before handled.
+  await projector.rebuild('count');
+  t.is(projector.progress()[0]!.handled, 5);
 });
 
-test('projector thread: calls in flight when the thread dies fail with store_unavailable', async (t) => {
-  const { store, start } = await threadOn(t, [COUNT]);
-  await append(store, 'order-1', 1);
+test('projector thread: calls in flight when the thread dies fail with store_unavailable; later ones wait for the next thread', async (t) => {
+  const { store, start } = await threadOn(t, [SLOW], { eventTimeoutMs: 5000 });
+  await store.appendToStream('order-1', Array.from({ length: 60 }, (_, i) => ({ type: 'Placed', data: { i } })));
   const projector = start();
   t.teardown(() => projector.stop());
   await projector.ready;
-  const inFlight = projector.getState('count', 'order-1');
+  // A rebuild re-applies 60 slow events: it is still running when the thread is ended.
+  const rebuilding = projector.rebuild('slow');
+  await new Promise((r) => setTimeout(r, 50));
   await projector.killThread();
-  const outcome = await inFlight.then(() => 'answered', (err: { code?: string }) => err.code);
-  // It may have been answered before the thread went; it is never left hanging or a 500.
-  t.true(outcome === 'store_unavailable' || outcome === 'answered', String(outcome));
-  // One made while the thread is down waits for the next thread.
-  t.deepEqual(await projector.getState('count', 'order-1'), { n: 1 });
+  const err = await t.throwsAsync(rebuilding);
+  t.is((err as { code?: string }).code, 'store_unavailable');
+  // One made while the thread is down is answered by the next thread; the rebuild's reset was
+  // stored, so that thread applies everything again.
+  await t.notThrowsAsync(projector.getState('slow'));
+  await projector.catchUp(60_000);
+  t.like(await projector.getState('slow'), { n: 60 });
 });
 
 test('projector thread: stop during the wait before a restart starts no thread', async (t) => {
@@ -188,8 +206,8 @@ test('projector thread: stop during the wait before a restart starts no thread',
   const waiting = projector.getState('count', 'x');
   await projector.stop();
   await t.throwsAsync(waiting, { message: /projector stopped/ });
-  await new Promise((r) => setTimeout(r, 1500));
-  t.is(logs.filter((l) => /starting it again/.test(l)).length, 1);
+  await new Promise((r) => setTimeout(r, 1500)); // past the restart delay (1 s)
+  t.is(logs.filter((l) => /starting the projector thread/.test(l)).length, 1, logs.join('; '));
   await t.throwsAsync(projector.getState('count', 'x'), { message: /projector stopped/ });
 });
 
@@ -211,9 +229,8 @@ test('projector thread: a thread that dies before its first catch-up fails ready
   await projector.killThread();
   const err = await t.throwsAsync(projector.ready);
   t.is((err as { code?: string }).code, 'store_unavailable');
-  await new Promise((r) => setTimeout(r, 1500));
   t.false(logs.some((l) => /starting it again/.test(l)), logs.join('; '));
-  await t.throwsAsync(projector.getState('count', 'x'), { message: /projector stopped/ });
+  await t.throwsAsync(projector.getState('count', 'x'), { message: /projector thread stopped/ });
 });
 
 test('projector thread: a commit elsewhere is seen at once by catchUp, not at the next poll', async (t) => {
