@@ -59,7 +59,8 @@ type CallBody = Call extends infer C ? (C extends Call ? Omit<C, 'id' | 'kind'> 
  * store's poll interval.
  *
  * Only over a SQLite file log and SQLite file states. A thread that dies is started again
- * (from the stored checkpoints); calls in flight fail with `store_unavailable`.
+ * (from the stored checkpoints); the calls it had fail with `store_unavailable`, calls made
+ * meanwhile go to the next thread.
  */
 export function startProjectorThread(options: StartProjectorThreadOptions): ThreadedProjector {
   const logger = options.logger ?? silentLogger;
@@ -204,9 +205,10 @@ export function startProjectorThread(options: StartProjectorThreadOptions): Thre
     const c = { ...body, id: nextId++, kind: 'call' } as Call;
     return new Promise((resolve, reject) => {
       // No caller waits longer than this for a thread that is being started again or is stuck.
+      const timeoutMs = body.op === 'rebuild' ? REBUILD_TIMEOUT_MS : CALL_TIMEOUT_MS;
       const timer = setTimeout(
-        () => settle(c.id, { ok: false, error: new EngineError(ErrorCode.STORE_UNAVAILABLE, `The projector thread did not answer within ${CALL_TIMEOUT_MS} ms`) }),
-        body.op === 'rebuild' ? REBUILD_TIMEOUT_MS : CALL_TIMEOUT_MS,
+        () => settle(c.id, { ok: false, error: new EngineError(ErrorCode.STORE_UNAVAILABLE, `The projector thread did not answer within ${timeoutMs} ms`) }),
+        timeoutMs,
       );
       pending.set(c.id, { call: c, sent: worker !== undefined, resolve, reject, timer });
       worker?.postMessage(c);
@@ -266,7 +268,7 @@ export function startProjectorThread(options: StartProjectorThreadOptions): Thre
       await worker?.terminate();
     },
     async stop() {
-      if (ended !== undefined && worker === undefined) return end(ended);
+      if (ended !== undefined && worker === undefined) return; // stopped, or failed to start
       const closed = new EngineError(ErrorCode.STORE_CLOSED, 'The projector stopped');
       const w = worker;
       worker = undefined;
@@ -299,12 +301,11 @@ export function startProjectorThread(options: StartProjectorThreadOptions): Thre
 /**
  * The projector `flowctl serve` runs: on a thread of its own ({@link startProjectorThread})
  * over a SQLite file log with its states in SQLite (`connection` names both, as
- * `openProjectionState` does); in-process over anything else (memory stores, EventStoreDB), or
- * with `thread: false`.
+ * `openProjectionState` does); in-process over anything else (memory stores, EventStoreDB).
  */
-export function startServeProjector(o: { store: EventStore; connection: string; stateStore: ProjectionStateStore; logger: Logger; thread?: boolean }): Projector {
+export function startServeProjector(o: { store: EventStore; connection: string; stateStore: ProjectionStateStore; logger: Logger }): Projector {
   const onFile = o.store instanceof SqliteEventStore && fileOf(o.store) !== undefined && o.stateStore.path !== undefined && o.connection.startsWith('sqlite:');
-  if (!onFile || o.thread === false) return startProjector({ store: o.store, stateStore: o.stateStore, logger: o.logger });
+  if (!onFile) return startProjector({ store: o.store, stateStore: o.stateStore, logger: o.logger });
   return startProjectorThread({
     store: o.store as SqliteEventStore,
     storeOptions: parseSqliteConnectionString(o.connection),

@@ -65,7 +65,7 @@ export class ChangeWatcher {
     if (this.#readVersion === undefined || this.#waiters.size === 0) return;
     let current: number;
     try {
-      current = this.#readVersion!();
+      current = this.#readVersion();
     } catch {
       // The connection is closing: wake everyone so they observe it.
       this.notify();
