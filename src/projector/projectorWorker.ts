@@ -82,7 +82,8 @@ port.on('message', (m: ProjectorCall) => {
   answer(m)
     .then(
       (value) => {
-        if (m.op !== 'stop') reportProgress();
+        // A rebuild moved the progress its caller is about to read; a state read moved nothing.
+        if (m.op === 'rebuild') reportProgress();
         report({ kind: 'reply', id: m.id, ok: true, value });
       },
       (err: unknown) => report({ kind: 'reply', id: m.id, ok: false, error: toWireError(err) }),
