@@ -5,7 +5,7 @@ import type { WindowCatchUpResult } from './windowCatchUp.js';
 export interface CatchUpTask {
   /** The SQLite event log file. */
   eventsPath: string;
-  /** The SQLite file of the projection states (usually the same file). */
+  /** The SQLite file of the projection states (beside the log: `projectionStatePath`). */
   statePath: string;
   projections: ProjectionSource[];
   /** Catch up to this log position. */

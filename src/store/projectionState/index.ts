@@ -1,4 +1,4 @@
 export * from './types.js';
 export { createMemoryProjectionState } from './memoryProjectionState.js';
 export { openSqliteProjectionState } from './sqliteProjectionState.js';
-export { openProjectionState } from './openProjectionState.js';
+export { openProjectionState, projectionStatePath } from './openProjectionState.js';

@@ -1,4 +1,5 @@
-import type { Database } from 'better-sqlite3';
+import { existsSync } from 'node:fs';
+import BetterSqlite3, { type Database } from 'better-sqlite3';
 import { isBusy, waitingForLock, withBusyTimeout } from '../sqlite/busy.js';
 import { openDatabase } from '../sqlite/openDatabase.js';
 import { DEFAULT_BUSY_TIMEOUT_MS, MEMORY_PATH } from '../sqlite/sqliteOptions.js';
@@ -14,9 +15,8 @@ import {
 } from './types.js';
 
 /**
- * Own tables in the event store's file, created if missing (they are not part of the event
- * log's migrations: dropping them only costs a rebuild). Positions are TEXT because they are
- * bigints on the port.
+ * Own tables, created if missing (they are not part of the event log's migrations: dropping
+ * them only costs a rebuild). Positions are TEXT because they are bigints on the port.
  */
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS projection_checkpoints (
@@ -56,20 +56,31 @@ const byKey = (a: [string, string], b: [string, string]): number => (a[0] < b[0]
 const inKeyOrder = (partitions: Array<[string, string]>): Array<[string, string]> =>
   partitions.length < 2 ? partitions : partitions.slice().sort(byKey);
 
+export interface SqliteProjectionStateOptions {
+  busyTimeoutMs?: number;
+  /**
+   * A file whose own `projection_*` tables (states kept in the log's file, before they had a
+   * file of their own) are copied in when this file has no checkpoint yet: states and
+   * checkpoints together, in one transaction, so an upgrade does not rebuild every projection
+   * from the whole log. The copied tables are left where they were.
+   */
+  legacyPath?: string;
+}
+
 /**
- * Projection states in the same SQLite file as the events, on a connection of its own (the
- * event store's connection stays private to its adapter). One transaction per commit holds
- * every partition touched and the checkpoints, so states and checkpoints never disagree.
+ * Projection states in a SQLite file, on a connection of its own (the event store's
+ * connection stays private to its adapter). One transaction per commit holds every partition
+ * touched and the checkpoints, so states and checkpoints never disagree.
  *
  * `synchronous=NORMAL` here, whatever the event log uses: a commit lost to a power cut rolls
  * back states and checkpoint together and only means re-handling those events; an application
  * crash (SIGKILL) loses nothing in WAL mode either way.
  */
-export function openSqliteProjectionState(path: string, options: { busyTimeoutMs?: number } = {}): ProjectionStateStore {
+export function openSqliteProjectionState(path: string, options: SqliteProjectionStateOptions = {}): ProjectionStateStore {
   const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
-  const db: Database = openDatabase({ path, synchronous: 'normal', busyTimeoutMs });
+  const db: Database = openDatabase({ path, synchronous: 'normal', busyTimeoutMs }, { eventLog: false });
   db.exec(SCHEMA);
-  const autocheckpointPages = db.pragma('wal_autocheckpoint', { simple: true }) as number;
+  if (options.legacyPath !== undefined && path !== MEMORY_PATH) copyLegacyStates(db, options.legacyPath);
   const st = {
     checkpoint: db.prepare<[string], CheckpointRow>('SELECT commit_pos, prepare_pos, source_hash, status, reason FROM projection_checkpoints WHERE name = ?'),
     state: db.prepare<[string, string], string>('SELECT state FROM projection_states WHERE name = ? AND partition = ?').pluck(),
@@ -112,24 +123,48 @@ export function openSqliteProjectionState(path: string, options: { busyTimeoutMs
     listProjections: () => st.names.all(),
     commit: (commits, o) => {
       if (o?.wait !== false) return waitingForLock(db, () => commit.immediate(commits));
-      // A commit that may not wait is one on the event loop (the live projector's). SQLite's
-      // busy handler sleeps (1, 2, 5, 10 ms...) while it waits, a stall of every request, so
-      // it does not wait at all. Nor does it checkpoint the WAL: live commits follow event
-      // writes, and the event store's writer, which commits far more often, has its writer
-      // thread checkpoint (about every 1,000 WAL pages). Measured under bench/http's load (7 runs of 4 rounds, 11-15 live
-      // commits each): 109-260 ms of commits per run, the longest 28-48 ms, when they did;
-      // 82-142 ms, the longest 10-31 ms, with checkpoints left to the writer. Catch-up
-      // commits (waiting ones) keep checkpointing: a rebuild writes no events.
+      // A commit that may not wait is the live projector's, which may run on the event loop:
+      // SQLite's busy handler sleeps (1, 2, 5, 10 ms...) while it waits, a stall of every
+      // request, so it does not wait at all (another process, or a catch-up worker, may be
+      // committing states).
       try {
-        db.pragma('wal_autocheckpoint = 0');
         withBusyTimeout(db, 0, busyTimeoutMs, () => commit.immediate(commits));
       } catch (err) {
         throw isBusy(err) ? new StateStoreBusyError({ cause: err }) : err;
-      } finally {
-        db.pragma(`wal_autocheckpoint = ${autocheckpointPages}`);
       }
     },
     reset: (name) => waitingForLock(db, () => reset.immediate(name)),
     close: () => db.close(),
   };
+}
+
+/** See {@link SqliteProjectionStateOptions.legacyPath}. */
+function copyLegacyStates(db: Database, legacyPath: string): void {
+  const hasCheckpoints = (): boolean => db.prepare('SELECT 1 FROM projection_checkpoints LIMIT 1').get() !== undefined;
+  if (hasCheckpoints() || !existsSync(legacyPath)) return;
+  let legacy: Database | undefined;
+  try {
+    legacy = new BetterSqlite3(legacyPath, { readonly: true, fileMustExist: true });
+    const tables = legacy.prepare<[], string>(`SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('projection_checkpoints', 'projection_states')`).pluck().all();
+    if (tables.length < 2) return;
+    // One read transaction: the states and checkpoints copied are of one moment.
+    legacy.exec('BEGIN');
+    const checkpoints = legacy.prepare<[], unknown[]>('SELECT name, commit_pos, prepare_pos, source_hash, status, reason FROM projection_checkpoints').raw().all();
+    if (checkpoints.length === 0) return;
+    const states = legacy.prepare<[], unknown[]>('SELECT name, partition, state FROM projection_states').raw();
+    const putCheckpoint = db.prepare('INSERT INTO projection_checkpoints (name, commit_pos, prepare_pos, source_hash, status, reason) VALUES (?, ?, ?, ?, ?, ?)');
+    const putState = db.prepare('INSERT INTO projection_states (name, partition, state) VALUES (?, ?, ?)');
+    // IMMEDIATE, and the check again inside: of several connections opening at once (the
+    // server's, the projector thread's), one copies and the others find its checkpoints.
+    waitingForLock(db, () => db.transaction(() => {
+      if (hasCheckpoints()) return;
+      for (const row of checkpoints) putCheckpoint.run(row);
+      for (const row of states.iterate()) putState.run(row);
+    }).immediate());
+  } catch {
+    // Unreadable, or an older layout of the tables: this file stays empty and the projector
+    // rebuilds from the log, as after losing the state file, which is all it holds.
+  } finally {
+    legacy?.close();
+  }
 }

@@ -22,9 +22,10 @@ function enableWal(db: Database, busyTimeoutMs: number): void {
 /**
  * Opens the file with the pragmas the store's guarantees rest on: WAL (readers never block the
  * writer, several processes can share the file), the chosen `synchronous` level, a busy timeout
- * so concurrent writers queue instead of failing, then runs pending migrations.
+ * so concurrent writers queue instead of failing, then runs the event log's pending migrations
+ * (`eventLog: false` for a file that holds no log: the projection states').
  */
-export function openDatabase(options: SqliteStoreOptions): Database {
+export function openDatabase(options: SqliteStoreOptions, { eventLog = true }: { eventLog?: boolean } = {}): Database {
   const memory = options.path === MEMORY_PATH;
   if (!memory) mkdirSync(dirname(options.path), { recursive: true });
   let db: Database;
@@ -41,7 +42,7 @@ export function openDatabase(options: SqliteStoreOptions): Database {
     if (!memory) enableWal(db, busyTimeoutMs);
     // Set explicitly: this better-sqlite3 build defaults WAL to NORMAL (perf-anchors.md).
     db.pragma(`synchronous = ${SYNCHRONOUS_CODE[options.synchronous ?? 'full']}`);
-    migrate(db);
+    if (eventLog) migrate(db);
     return db;
   } catch (err) {
     db.close();
