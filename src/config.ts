@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { isHttpsUrl } from '@modelcontextprotocol/sdk/client/auth.js';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { EngineError, ErrorCode, quote } from './errors.js';
+import { issueMessage } from './issueMessage.js';
 import type { McpServerConfig } from './oauth/types.js';
 
 /**
@@ -33,10 +35,20 @@ export interface EngineConfig {
 
 const SERVER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.~-]{0,63}$/;
 
+/**
+ * A Client ID Metadata Document's URL is the client id, which the draft requires to have a
+ * path. `resolveClient` refuses a root one with this same test (the SDK's `isHttpsUrl`), but
+ * only once a flow has started, with registration events recorded on every attempt; refused
+ * here it is a 400 from the registry and a start-up error naming the key for `MCP_SERVERS`.
+ *
+ * @see https://datatracker.ietf.org/doc/draft-ietf-oauth-client-id-metadata-document/
+ */
+const ClientMetadataUrlSchema = z.url({ protocol: /^https$/ }).refine(isHttpsUrl, 'must have a path (a Client ID Metadata Document URL is not a bare origin)');
+
 const OAuthSchema = z.strictObject({
   client_id: z.string().min(1).max(2048).optional(),
   client_secret: z.string().min(1).max(4096).optional(),
-  client_metadata_url: z.url({ protocol: /^https$/ }).optional(),
+  client_metadata_url: ClientMetadataUrlSchema.optional(),
   scope: z.string().max(2048).optional(),
   resource: z.union([z.boolean(), z.url()]).optional(),
   authorization_url: z.url({ protocol: /^https?$/ }).optional(),
@@ -77,7 +89,7 @@ export function parseServersFile(text: string, where = 'MCP_SERVERS'): Record<st
     const parsed = ServerConfigSchema.safeParse(value);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      fail(`${where}.${name}.${issue.path.join('.')}`, issue.message);
+      fail(`${where}.${name}.${issue.path.join('.')}`, issueMessage(issue));
     }
     const oauth = parsed.data.oauth;
     if (oauth && (oauth.authorization_url === undefined) !== (oauth.token_url === undefined)) {

@@ -23,6 +23,11 @@ export interface CreateEngineOptions {
   clock?: Clock;
   random?: Random;
   logger?: Logger;
+  /**
+   * Flow counters (`createMetrics().observer`). Servers other than `config.servers` are
+   * reported as {@link USER_MANAGED_LABEL}: any signed-in user names those, and `/metrics` is
+   * public, so their names would leak and each would add series without bound.
+   */
   observer?: FlowObserver;
   /** Host hook for user-managed servers; configured servers are found without it. */
   resolveServer?: (serverName: string, userId?: string) => Promise<McpServerConfig | undefined>;
@@ -93,7 +98,7 @@ export function createEngine(options: CreateEngineOptions): Engine {
     clock: options.clock ?? systemClock,
     random: options.random ?? systemRandom,
     logger: options.logger ?? silentLogger,
-    observer: options.observer ?? {},
+    observer: configuredServersOnly(options.observer ?? {}, config.servers),
     resolveServer: async (name, userId) =>
       (Object.hasOwn(config.servers, name) ? config.servers[name] : undefined) ?? (await options.resolveServer?.(name, userId)),
     publicUrl: config.publicUrl,
@@ -147,6 +152,19 @@ export function createEngine(options: CreateEngineOptions): Engine {
     listTools: grants.listTools,
     callTool: grants.callTool,
     stepUp: grants.stepUp,
+  };
+}
+
+/** The server name flow counters carry for every server that is not in `config.servers`. */
+export const USER_MANAGED_LABEL = 'user_managed';
+
+function configuredServersOnly(observer: FlowObserver, servers: EngineConfig['servers']): FlowObserver {
+  const label = (serverName: string) => (Object.hasOwn(servers, serverName) ? serverName : USER_MANAGED_LABEL);
+  return {
+    flowStarted: (serverName) => observer.flowStarted?.(label(serverName)),
+    flowCompleted: (serverName) => observer.flowCompleted?.(label(serverName)),
+    flowFailed: (serverName, reason) => observer.flowFailed?.(label(serverName), reason),
+    ...(observer.appendLatency ? { appendLatency: (seconds: number) => observer.appendLatency?.(seconds) } : {}),
   };
 }
 

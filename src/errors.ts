@@ -97,7 +97,19 @@ export class EngineError extends Error {
   }
 }
 
-/** JSON-quotes an attacker-controlled value for a message, cut to a readable length. */
+/**
+ * What JSON leaves raw but a message must not show raw: angle brackets (a 4xx message reaches
+ * the client, which may render it as HTML), bidi controls and other format characters (they
+ * reorder or hide what is displayed), and the line separators U+2028/U+2029.
+ */
+const UNSAFE_IN_MESSAGE = /[<>\p{Cf}\u2028\u2029]/gu;
+const escapeCodeUnits = (c: string): string => c.split('').map((u) => `\\u${u.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
+
+/**
+ * JSON-quotes an attacker-controlled value for a message, cut to a readable length. The
+ * characters {@link UNSAFE_IN_MESSAGE} names are `\uXXXX`-escaped too: still a JSON string of
+ * the same value, but one that carries no markup, line break or reordering.
+ */
 export function quote(value: unknown, max = 200): string {
   let s: string;
   try {
@@ -105,6 +117,7 @@ export function quote(value: unknown, max = 200): string {
   } catch {
     s = JSON.stringify(String(value));
   }
+  s = s.replace(UNSAFE_IN_MESSAGE, escapeCodeUnits);
   return s.length > max ? `${s.slice(0, max)}…` : s;
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { OAUTH_ERROR_CODE } from '../oauth/oauthErrorCode.js';
 import { SealedSchema } from './sealed.js';
 
 /**
@@ -9,7 +10,7 @@ import { SealedSchema } from './sealed.js';
 
 const iso = z.iso.datetime();
 const hash = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'a base64url SHA-256 digest');
-const oauthErrorCode = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]{1,64}$/);
+const oauthErrorCode = z.string().regex(OAUTH_ERROR_CODE);
 
 export const ClientRefSchema = z.object({
   clientId: z.string().min(1).max(2048),

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { SealedSchema } from '../flow/sealed.js';
+import { OAUTH_ERROR_CODE } from '../oauth/oauthErrorCode.js';
 
 const iso = z.iso.datetime();
-const oauthErrorCode = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]{1,64}$/);
+const oauthErrorCode = z.string().regex(OAUTH_ERROR_CODE);
 
 /**
  * Events of one grant stream (`grant-<userKey>`): the tokens a (user, MCP server) holds.

@@ -1,4 +1,5 @@
 import { EngineError, ErrorCode, quote } from '../errors.js';
+import { isOAuthErrorCode } from '../oauth/oauthErrorCode.js';
 
 /** Where a host sends the user to start a new flow (architecture §6). */
 export const reinitializePath = (serverName: string): string => `/api/mcp/${encodeURIComponent(serverName)}/reinitialize`;
@@ -27,7 +28,6 @@ export interface RefreshFailureClass {
 
 const CLIENT_REJECTION = new Set(['invalid_client', 'unauthorized_client']);
 const TRANSIENT_OAUTH = new Set(['server_error', 'temporarily_unavailable']);
-const OAUTH_CODE = /^[\x21\x23-\x5B\x5D-\x7E]{1,64}$/;
 
 /**
  * Classifies a driver failure by the structured `details.oauthError` (never a message):
@@ -36,7 +36,7 @@ const OAUTH_CODE = /^[\x21\x23-\x5B\x5D-\x7E]{1,64}$/;
  */
 export function classifyRefreshFailure(err: unknown): RefreshFailureClass {
   const details = err instanceof EngineError ? err.details ?? {} : {};
-  const oauthError = typeof details.oauthError === 'string' && OAUTH_CODE.test(details.oauthError) ? details.oauthError : undefined;
+  const oauthError = isOAuthErrorCode(details.oauthError) ? details.oauthError : undefined;
   const status = typeof details.status === 'number' ? details.status : undefined;
   const base = { ...(oauthError ? { oauthError } : {}), ...(status !== undefined ? { status } : {}) };
   if (oauthError && CLIENT_REJECTION.has(oauthError)) return { ...base, reason: 'client_rejected', retryable: false, clientRejected: true };

@@ -44,6 +44,12 @@ const STATUS: Record<string, number> = {
   [ErrorCode.PKCE_UNSUPPORTED]: 502,
   [ErrorCode.REGISTRATION_FAILED]: 502,
   [ErrorCode.NO_CLIENT_IDENTITY]: 502,
+  // At request time only a server's own configuration raises this (validation refuses it now,
+  // but a user-managed server recorded before that, or a host's `resolveServer`, can still
+  // carry one): like no_client_identity, the MCP server as configured cannot be used, which is
+  // neither the request's fault (4xx) nor a bug of ours (500, whose message would be hidden).
+  // At start-up it never reaches HTTP.
+  [ErrorCode.CONFIG_INVALID]: 502,
   [ErrorCode.TOKEN_REQUEST_FAILED]: 502,
   [ErrorCode.RESPONSE_TOO_LARGE]: 502,
   [ErrorCode.UPSTREAM_TIMEOUT]: 504,

@@ -6,7 +6,8 @@ import type { EventStore } from '../store/types.js';
  * The engine's Prometheus metrics on a registry of their own (never prom-client's global one,
  * so a host app and several engines in one process do not collide).
  *
- * Label values are bounded: server names come from configuration, failure reasons are the
+ * Label values are bounded: server names come from configuration (the engine reports every
+ * other server, user-managed ones included, as `user_managed`), failure reasons are the
  * engine's error codes or RFC 6749 codes (validated by the flow core), routes are route
  * patterns, never raw paths.
  */

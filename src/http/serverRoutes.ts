@@ -3,7 +3,8 @@ import type { Context, Next } from 'koa';
 import { koaBody } from 'koa-body';
 import { z } from 'zod';
 import type { Engine } from '../engine.js';
-import { EngineError, ErrorCode, quote } from '../errors.js';
+import { EngineError, ErrorCode } from '../errors.js';
+import { describeIssue } from '../issueMessage.js';
 import { parseCreateBody, parsePatchBody, type ServerRegistry } from '../registry/index.js';
 import { principal, requireUser, type Authenticate } from './authenticate.js';
 import { MCP_PREFIX } from './mcpRouter.js';
@@ -113,10 +114,7 @@ export function createServerRouter(engine: Engine, registry: ServerRegistry, opt
   router.post('/servers/:serverName/share', auth, requireJson, jsonBody, async (ctx) => {
     const serverName = serverNameParam(ctx.params.serverName);
     const parsed = ShareBodySchema.safeParse(ctx.request.body);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      throw new EngineError(ErrorCode.INVALID_ARGUMENT, `${quote(issue.path.join('.') || 'body', 60)}: ${issue.message}`);
-    }
+    if (!parsed.success) throw new EngineError(ErrorCode.INVALID_ARGUMENT, describeIssue(parsed.error.issues[0]!));
     const view = await registry.share(cmd(ctx), serverName, parsed.data.userId, parsed.data.level);
     noStore(ctx);
     ctx.body = view;

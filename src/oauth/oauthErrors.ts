@@ -1,12 +1,14 @@
 import { OAuthErrorResponseSchema } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { OAuthError, OAUTH_ERRORS } from '@modelcontextprotocol/sdk/server/auth/errors.js';
-import { EngineError, isEngineError } from '../errors.js';
+import { EngineError, isEngineError, quote } from '../errors.js';
 import type { FetchLike } from './guardedFetch.js';
+import { isOAuthErrorCode } from './oauthErrorCode.js';
+
 
 /** What the last failed response of an exchange looked like (no body kept: it is not ours). */
 export interface FailedResponse {
   status: number;
-  /** RFC 6749 §5.2 `error`, present only when the body was a structured OAuth error. */
+  /** RFC 6749 §5.2 `error`, present only when the body was a structured OAuth error with a well-formed code. */
   oauthError?: string;
   errorDescription?: string;
 }
@@ -25,12 +27,12 @@ export function observingFetch(fetchFn: FetchLike): { fetch: FetchLike; lastFail
       last = { status: res.status };
       try {
         const parsed = OAuthErrorResponseSchema.safeParse(JSON.parse(await res.clone().text()));
-        if (parsed.success) {
+        if (parsed.success && isOAuthErrorCode(parsed.data.error)) {
           last.oauthError = parsed.data.error;
           if (parsed.data.error_description) last.errorDescription = parsed.data.error_description.slice(0, 300);
         }
       } catch {
-        // not JSON: stays unclassified
+        // not JSON: stays unclassified (as does a malformed code, above)
       }
       return res;
     },
@@ -44,8 +46,9 @@ export function observingFetch(fetchFn: FetchLike): { fetch: FetchLike; lastFail
  * was a structured OAuth error — never from a message substring.
  */
 export function classifyOAuthError(err: unknown, failure: FailedResponse | undefined): string | undefined {
-  if (!(err instanceof OAuthError) || failure?.oauthError === undefined) return undefined;
-  const known = OAUTH_ERRORS[failure.oauthError];
+  if (!(err instanceof OAuthError) || !isOAuthErrorCode(failure?.oauthError)) return undefined;
+  // Own keys only: a well-formed code such as `constructor` must not find Object's.
+  const known = Object.hasOwn(OAUTH_ERRORS, failure.oauthError) ? OAUTH_ERRORS[failure.oauthError] : undefined;
   // A registered code must come back as its own SDK class; a code the SDK does not know
   // (RFC 7591's `invalid_redirect_uri`, ...) arrives as a generic ServerError and is taken
   // from the parsed body.
@@ -75,7 +78,7 @@ export function toEngineError(
       : err instanceof OAuthError
         ? 'unstructured_error_response'
         : 'invalid_response';
-  return new EngineError(code, `${what} failed${oauthError ? `: ${oauthError}` : failure ? `: HTTP ${failure.status}` : ''}`, {
+  return new EngineError(code, `${what} failed${oauthError ? `: ${quote(oauthError)}` : failure ? `: HTTP ${failure.status}` : ''}`, {
     // fetch's own TypeError names the network cause and nothing of ours.
     ...(network ? { cause: err } : {}),
     details: {

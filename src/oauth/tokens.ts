@@ -133,7 +133,7 @@ export async function revoke(input: RevokeInput, deps: TokenDeps): Promise<boole
   const failure = observed.lastFailure() ?? { status: res.status };
   throw new EngineError(
     ErrorCode.TOKEN_REQUEST_FAILED,
-    `revocation at ${quote(discovery.issuer)} failed: ${failure.oauthError ?? `HTTP ${failure.status}`}`,
+    `revocation at ${quote(discovery.issuer)} failed: ${failure.oauthError ? quote(failure.oauthError) : `HTTP ${failure.status}`}`,
     {
       details: {
         issuer: discovery.issuer,

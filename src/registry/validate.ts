@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ServerConfigSchema } from '../config.js';
-import { EngineError, ErrorCode, quote } from '../errors.js';
+import { EngineError, ErrorCode } from '../errors.js';
+import { describeIssue } from '../issueMessage.js';
 import type { ServerOAuthConfig } from '../oauth/types.js';
 
 /** What a user may configure on a server they manage (the reference's `config` body). */
@@ -90,9 +91,7 @@ function invalid(message: string): never {
 function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   const r = schema.safeParse(body);
   if (!r.success) {
-    const issue = r.error.issues[0]!;
-    const where = issue.path.length ? issue.path.map((p) => String(p)).join('.') : 'body';
-    invalid(`${quote(where, 120)}: ${issue.message}`);
+    invalid(describeIssue(r.error.issues[0]!));
   }
   return r.data;
 }

@@ -92,6 +92,33 @@ test.serial('OAuth options follow the MCP_SERVERS schema', async (t) => {
   await refused(t, create({ title: 'o', url, oauth: { authorization_url: 'javascript:alert(1)', token_url: 'https://public.example.test/token' } }), 400, 'invalid_server_config');
 });
 
+test.serial('a client metadata document URL without a path is refused before anything is recorded', async (t) => {
+  const url = 'https://public.example.test/mcp';
+  for (const client_metadata_url of ['https://cimd.example.com', 'https://cimd.example.com/']) {
+    await refused(t, create({ title: 'c', url, oauth: { client_metadata_url } }), 400, 'invalid_server_config');
+    await refused(t, { path: `/api/mcp/servers/${owned}`, method: 'PATCH', json: { config: { oauth: { client_metadata_url } } } }, 400, 'invalid_server_config');
+  }
+});
+
+test.serial('a body of many unknown keys gets a short 400 message carrying none of their line breaks, markup or bidi overrides', async (t) => {
+  const hostile = 'k\u202e\r\n"}{<img src=x>';
+  const keys = { [hostile]: 1, ...Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`filler-${String(i).padStart(3, '0')}-${'x'.repeat(90)}`, 1])) };
+  for (const [path, json, code] of [
+    ['/api/mcp/servers', { config: { title: 'k', url: 'https://public.example.test/mcp', ...keys } }, 'invalid_server_config'],
+    [`/api/mcp/servers/${owned}/share`, { userId: 'someone', level: 'view', ...keys }, 'invalid_argument'],
+  ] as const) {
+    const head = await app.head();
+    const res = await app.call(path, { method: 'POST', user: 'val-owner', json });
+    t.is(res.status, 400);
+    const body = (await res.json()) as { error: string; message: string };
+    t.is(body.error, code);
+    t.true(body.message.length <= 300, `${body.message.length} characters`);
+    t.false(/[\r\n<>\u202e]/.test(body.message), body.message);
+    t.regex(body.message, /unknown keys .* and 298 more$/, 'three keys named, the rest counted');
+    t.is(await app.head(), head, 'nothing appended');
+  }
+});
+
 test.serial('PATCH validates the same way, and an empty or unknown change is refused', async (t) => {
   const path = `/api/mcp/servers/${owned}`;
   await refused(t, { path, method: 'PATCH', json: { config: {} } }, 400, 'invalid_server_config');

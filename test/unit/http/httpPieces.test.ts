@@ -94,3 +94,8 @@ test('the logger censors credentials, cookies, state and query strings', async (
   t.false(/sekret/.test(line), line);
   t.true(line.includes('"code":"callback_failed"'), 'error codes stay readable');
 });
+
+test('a server configuration found unusable at request time answers 502 with its message, not an opaque 500', (t) => {
+  const err = new EngineError('config_invalid', 'client_metadata_url "https://cimd.example.com" must be an https URL with a path');
+  t.deepEqual(toResponse(err), { status: 502, body: { error: 'config_invalid', message: err.message } });
+});
