@@ -8,9 +8,15 @@ import { isWrongExpectedVersion } from '../store/errors.js';
 import type { ClientIdentity, DiscoveryResult, McpServerConfig } from '../oauth/types.js';
 import { foldRegistration, type RegistrationState } from './fold.js';
 
-/** How long a registration claim may stay without outcome before others take over. */
-export const CLAIM_TTL_MS = 30_000;
-/** How long an attempt waits for another replica's registration to finish. */
+/**
+ * How long a registration claim may stay without outcome before others take over: longer than
+ * the one registration request it covers can take (the fetch guard's 10 s deadline).
+ */
+export const CLAIM_TTL_MS = 15_000;
+/**
+ * How long an attempt waits for another replica's registration to finish: longer than a
+ * claim's TTL, so a claimant that died is taken over instead of failing every waiter.
+ */
 const WAIT_MS = 20_000;
 
 export interface ObtainedClient {

@@ -24,9 +24,11 @@ export type FlowCommand =
 
 type Proposal = Array<[string, unknown]>;
 
-/** Pending and not past expiry, judged at the command's time. */
-export const isLiveAt = (s: FlowState, nowMs: number): boolean =>
-  (s.value === 'pending' || s.value === 'exchanging') && nowMs < s.context.expiresAt;
+/**
+ * Pending and not past expiry, judged at the command's time: an attempt another browser may
+ * join. One whose code is being exchanged is not (the machine takes no binding there).
+ */
+export const isLiveAt = (s: FlowState, nowMs: number): boolean => s.value === 'pending' && nowMs < s.context.expiresAt;
 
 function propose(command: FlowCommand, state: FlowState, nowMs: number): Proposal {
   const c = state.context;

@@ -4,8 +4,10 @@ import { isWrongExpectedVersion } from '../store/errors.js';
 import type { TokenSet } from '../oauth/types.js';
 import { recordedClient } from './recordedClient.js';
 import { checkCallbackIssuer } from '../oauth/issuer.js';
+import { isOAuthErrorCode } from '../oauth/oauthErrorCode.js';
 import type { DomainEvent } from './catalogue.js';
 import { handleCommand, readDomainEvents } from './commandHandler.js';
+import { pollFlow } from './pollFlow.js';
 import type { FlowDeps } from './deps.js';
 import { foldFlow, isFinal, toFlowState, type FlowState } from './evolve.js';
 import type { FlowEventData } from './events.js';
@@ -192,7 +194,7 @@ async function decideOnRead(deps: FlowDeps, input: CallbackInput, checks: Callba
   if (ctx.now.getTime() >= c.expiresAt) return unused(fail(ErrorCode.FLOW_EXPIRED, flowId));
 
   if (input.error) {
-    const error = /^[\x21\x23-\x5B\x5D-\x7E]{1,64}$/.test(input.error) ? input.error : 'invalid_request';
+    const error = isOAuthErrorCode(input.error) ? input.error : 'invalid_request';
     const description = input.errorDescription?.replace(/[^\x20-\x7E]/g, '').slice(0, 500);
     const r = await handleCommand(deps.store, stream, foldFlow, (f) =>
       decideFlow({ type: 'RecordCallbackError', error, ...(description ? { errorDescription: description } : {}) }, f, ctx),
@@ -323,7 +325,7 @@ async function obtainTokens(deps: FlowDeps, job: ExchangeJob, ctx: CommandContex
       deps.observer.flowFailed?.(initiated.serverName, 'client_rejected');
       return fail('client_rejected', job.flowId);
     }
-    const oauthErrorOk = oauthError && /^[\x21\x23-\x5B\x5D-\x7E]{1,64}$/.test(oauthError) ? oauthError : undefined;
+    const oauthErrorOk = isOAuthErrorCode(oauthError) ? oauthError : undefined;
     await appendOutcome(deps, job, { type: 'FailFlow', data: { reason: ErrorCode.CALLBACK_FAILED, exchangeId: job.exchangeId, ...(oauthErrorOk ? { oauthError: oauthErrorOk } : {}) } }, ctx);
     deps.observer.flowFailed?.(initiated.serverName, ErrorCode.CALLBACK_FAILED);
     return fail(ErrorCode.CALLBACK_FAILED, job.flowId);
@@ -352,7 +354,11 @@ async function completeWithTokens(deps: FlowDeps, job: ExchangeJob, { tokens, cl
       ...(expiresAt ? { tokenExpiresAt: new Date(expiresAt).toISOString() } : {}),
     },
   });
-  await recordCompletion(deps, job, issued, completion, ctx);
+  if (!(await recordCompletion(deps, job, issued, completion, ctx))) {
+    // Past the exchange grace something else ended the flow (the expiry worker, after this
+    // process stalled): report what the log says, as every other callback will.
+    return outcomeOf(foldFlow(await readDomainEvents(deps.store, job.stream)), job.flowId);
+  }
   deps.observer.flowCompleted?.(initiated.serverName);
   return { ok: true, flowId: job.flowId, userId: initiated.userId, serverName: initiated.serverName, alreadyCompleted: false };
 }
@@ -373,7 +379,7 @@ async function recordCompletion(
   issued: { stream: string; event: EventData },
   completion: (grantRevision: bigint) => FlowCommand,
   ctx: CommandContext,
-): Promise<void> {
+): Promise<boolean> {
   let grantHead: bigint | null = null;
   for (let attempt = 1; attempt <= 2; attempt++) {
     const completed = decideFlow(completion(grantHead === null ? 0n : grantHead + 1n), job.claimed, ctx);
@@ -383,7 +389,7 @@ async function recordCompletion(
         { streamId: issued.stream, events: issued.event, expectedRevision: grantHead ?? 'no_stream' },
         { streamId: job.stream, events: completed, expectedRevision: job.claimed.revision! },
       ]);
-      return;
+      return true;
     } catch (err) {
       if (!isWrongExpectedVersion(err)) throw err;
       if (attempt === 2 || err.streamName !== issued.stream || typeof err.actualVersion !== 'bigint') break;
@@ -399,29 +405,26 @@ async function recordCompletion(
     if (!isWrongExpectedVersion(err)) throw err;
     grantRevision = (await deps.store.appendToStream(issued.stream, issued.event, { expectedRevision: 'any' })).nextExpectedRevision;
   }
-  await appendOutcome(deps, job, completion(grantRevision), ctx);
+  return appendOutcome(deps, job, completion(grantRevision), ctx);
 }
 
-/** The outcome follows our own claim, so it is appended right after it. */
-async function appendOutcome(deps: FlowDeps, job: ExchangeJob, command: FlowCommand, ctx: CommandContext): Promise<void> {
+/** The outcome follows our own claim, so it is appended right after it; false when another event won. */
+async function appendOutcome(deps: FlowDeps, job: ExchangeJob, command: FlowCommand, ctx: CommandContext): Promise<boolean> {
   const events = decideFlow(command, job.claimed, ctx);
   if (!events.length) throw new EngineError(ErrorCode.ILLEGAL_TRANSITION, `The flow machine refused ${command.type} after our exchange claim`);
   try {
     await deps.store.appendToStream(job.stream, events, { expectedRevision: job.claimed.revision! });
+    return true;
   } catch (err) {
-    // Only an expiry can slip in after an abandoned-looking claim; the log says what won.
+    // Only an expiry can slip in after a claim, once its grace has passed; the log says what won.
     if (!isWrongExpectedVersion(err)) throw err;
     deps.logger.warn({ flowId: job.flowId }, 'exchange outcome lost a race with another event');
+    return false;
   }
 }
 
 /** A duplicate callback waits for the claimant's outcome instead of exchanging again. */
 async function awaitOutcome(deps: FlowDeps, flowId: string, timeoutMs = 15_000): Promise<CallbackOutcome> {
-  const until = Date.now() + timeoutMs;
-  for (let round = 0; ; round++) {
-    const flow = foldFlow(await readDomainEvents(deps.store, flowStream(flowId)));
-    if (isFinal(flow.value)) return outcomeOf(flow, flowId);
-    if (Date.now() >= until) return fail(ErrorCode.CALLBACK_FAILED, flowId);
-    await new Promise((r) => setTimeout(r, Math.min(10 * 2 ** round, 200)));
-  }
+  const flow = await pollFlow(deps, flowId, (f) => isFinal(f.value), timeoutMs);
+  return isFinal(flow.value) ? outcomeOf(flow, flowId) : fail(ErrorCode.CALLBACK_FAILED, flowId);
 }

@@ -15,7 +15,15 @@ import type { ClientRef, FlowEventData, FlowEventType } from './events.js';
  * bumps {@link MACHINE_VERSION}, and guards that must keep old histories legal branch on
  * `metadata.machineVersion` of the event being folded.
  */
-export const MACHINE_VERSION = 1;
+export const MACHINE_VERSION = 2;
+
+/**
+ * How long after its code exchange started a flow may still not be expired (machine v2): more
+ * than any exchange can take (the token request's deadline is 10 s), so an expiry never lands
+ * between a live claimant's exchange and its outcome, which would tell the claimant's caller
+ * "connected" and everyone else "expired". Only a claimant that died is outlasted.
+ */
+export const EXCHANGE_GRACE_MS = 60_000;
 
 /** An event as folded by the machine: the stored type, the decoded payload, its metadata. */
 export type FlowMachineEvent = {
@@ -37,6 +45,8 @@ export interface FlowContext {
   client: ClientRef | null;
   reusedClient: { registrationKey: string; registrationRevision: string } | null;
   exchangeId: string | null;
+  /** Epoch ms of `CodeExchangeStarted` (its `at`). */
+  exchangeStartedAt: number | null;
   /** Stable error code of a failed flow (`access_denied`, `client_rejected`, ...). */
   error: string | null;
   oauthError: string | null;
@@ -58,6 +68,7 @@ export const initialFlowContext: FlowContext = {
   client: null,
   reusedClient: null,
   exchangeId: null,
+  exchangeStartedAt: null,
   error: null,
   oauthError: null,
   endedAt: null,
@@ -74,6 +85,13 @@ export const flowMachine = setup({
   guards: {
     /** Expiry is legal only once the event's own time has reached the flow's expiry. */
     isPastExpiry: ({ context, event }) => atMs(event) >= context.expiresAt,
+    /**
+     * Mid-exchange, also {@link EXCHANGE_GRACE_MS} past the exchange's start; an expiry written
+     * by machine v1 keeps v1's rule, so old histories fold as they did.
+     */
+    isPastExchangeExpiry: ({ context, event }) =>
+      atMs(event) >= context.expiresAt &&
+      (event.metadata.machineVersion < 2 || context.exchangeStartedAt === null || atMs(event) >= context.exchangeStartedAt + EXCHANGE_GRACE_MS),
     isNewBinding: ({ context, event }) =>
       event.type === 'BrowserBound' && !context.bindingHashes.includes(event.data.bindingHash),
     isCurrentExchange: ({ context, event }) =>
@@ -125,7 +143,7 @@ export const flowMachine = setup({
         },
         CodeExchangeStarted: {
           target: 'exchanging',
-          actions: assign(({ event }) => ({ exchangeId: event.data.exchangeId })),
+          actions: assign(({ event }) => ({ exchangeId: event.data.exchangeId, exchangeStartedAt: atMs(event) })),
         },
         FlowFailed: {
           target: 'failed',
@@ -158,7 +176,7 @@ export const flowMachine = setup({
         },
         // A claimant that crashed mid-exchange must not pin the flow forever.
         FlowExpired: {
-          guard: 'isPastExpiry',
+          guard: 'isPastExchangeExpiry',
           target: 'expired',
           actions: assign(({ event }) => ({ error: 'flow_expired', endedAt: event.metadata.at })),
         },

@@ -3,6 +3,7 @@ import { EngineError, ErrorCode, quote } from '../errors.js';
 import { isWrongExpectedVersion } from '../store/errors.js';
 import { decodeOrThrow, type DomainEvent } from './catalogue.js';
 import { handleCommand, readDomainEvents, readLastEvent } from './commandHandler.js';
+import { pollFlow } from './pollFlow.js';
 import type { ConnectionEventData } from './connectionEvents.js';
 import { redirectUriFor, type FlowDeps } from './deps.js';
 import { foldFlow, initialFlowSnapshot, isFinal, toFlowState, type FlowState } from './evolve.js';
@@ -69,15 +70,11 @@ export async function readConnection(deps: Pick<FlowDeps, 'store'>, userId: stri
   return foldConnection(await readDomainEvents(deps.store, stream));
 }
 
-/** Reads the flow an attempt points at; waits briefly when its creator has not written it yet. */
-async function readAttemptFlow(deps: FlowDeps, flowId: string, waitMs: number): Promise<FlowState> {
-  const until = Date.now() + waitMs;
-  for (let round = 0; ; round++) {
-    const flow = foldFlow(await readDomainEvents(deps.store, flowStream(flowId)));
-    if (flow.value !== 'new' || Date.now() >= until) return flow;
-    await new Promise((r) => setTimeout(r, Math.min(10 * 2 ** round, 200)));
-  }
-}
+/**
+ * How long a start waits for a code exchange in flight on the attempt it would join: longer
+ * than the token request's own deadline (10 s), so only a claimant that died outlasts it.
+ */
+const EXCHANGE_WAIT_MS = 12_000;
 
 
 /**
@@ -101,7 +98,14 @@ export async function startFlow(deps: FlowDeps, input: StartFlowInput): Promise<
     const nowMs = deps.clock.now().getTime();
     let previous: FlowState | null = null;
     if (conn.current) {
-      previous = await readAttemptFlow(deps, conn.current.flowId, 5_000);
+      // Its creator may not have written it yet.
+      previous = await pollFlow(deps, conn.current.flowId, (f) => f.value !== 'new', 5_000);
+      // A callback is exchanging its code: the attempt cannot take another browser, and its
+      // outcome decides what this start does (a failure is replaced; after a claimant that
+      // died, a new attempt is started beside it).
+      if (!input.forceNew && previous.value === 'exchanging') {
+        previous = await pollFlow(deps, conn.current.flowId, (f) => f.value !== 'exchanging', EXCHANGE_WAIT_MS);
+      }
       if (!input.forceNew && isLiveAt(previous, nowMs)) {
         const joined = await join(deps, conn.current.flowId, ctx());
         if (joined) {

@@ -38,13 +38,14 @@ export function initiated(over: Partial<FlowEventData<'FlowInitiated'>> = {}): F
 
 export const ctxAt = (ms: number, actor = 'alice'): CommandContext => ({ now: new Date(ms), correlationId: 'corr-1', actor });
 
-type Given = [type: string, data: unknown, atMs?: number];
+/** An event of the given history; written by machine v1 unless `machineVersion` says otherwise. */
+type Given = [type: string, data: unknown, atMs?: number, machineVersion?: number];
 
 export function given(events: Given[]): FlowState {
-  const domain: DomainEvent[] = events.map(([type, data, at], i) => ({
+  const domain: DomainEvent[] = events.map(([type, data, at, machineVersion], i) => ({
     type,
     data: data as Record<string, unknown>,
-    metadata: { at: new Date(at ?? T0 + i * 1000).toISOString(), schemaVersion: 1, machineVersion: 1, correlationId: 'c', actor: 'alice' },
+    metadata: { at: new Date(at ?? T0 + i * 1000).toISOString(), schemaVersion: 1, machineVersion: machineVersion ?? 1, correlationId: 'c', actor: 'alice' },
     streamId: 'flow-flow0000000000000000',
     revision: BigInt(i),
     id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,

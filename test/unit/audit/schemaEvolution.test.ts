@@ -9,6 +9,7 @@ import { getFlowHistory } from '../../../src/audit/flowHistory.js';
 import { replayAll, replayFlow } from '../../../src/audit/replay.js';
 import { currentSchemaVersion, decodeEvent, registerSchemaVersion } from '../../../src/flow/catalogue.js';
 import { newEvent } from '../../../src/flow/newEvent.js';
+import { MACHINE_VERSION } from '../../../src/flow/machine.js';
 import { flowStream } from '../../../src/flow/streams.js';
 import { goldenStore, lastAt } from './_goldenStore.js';
 
@@ -27,7 +28,7 @@ registerSchemaVersion('FlowCancelled', 2, FlowCancelledV2, (v1) => {
 test('new events are written at the registered version', (t) => {
   t.is(currentSchemaVersion('FlowCancelled'), 2);
   const e = newEvent('FlowCancelled', { reasonCode: 'admin_cancelled' }, { now: new Date(0), correlationId: 'c', actor: 'admin' });
-  t.like(e.metadata, { schemaVersion: 2, machineVersion: 1 });
+  t.like(e.metadata, { schemaVersion: 2, machineVersion: MACHINE_VERSION });
   t.throws(() => newEvent('FlowCancelled', { reason: 'user_cancelled' }, { now: new Date(0), correlationId: 'c', actor: 'u' }), { message: /Invalid FlowCancelled payload/ });
 });
 

@@ -1,4 +1,5 @@
 import test from 'ava';
+import { EXCHANGE_GRACE_MS } from '../../../src/flow/machine.js';
 import { given, hashOf, initiated, T0, TTL, when } from '../../support/flowSpec.js';
 
 const pending = () => given([['FlowInitiated', initiated()]]);
@@ -71,6 +72,24 @@ test('expiry is refused before expiresAt and accepted after', (t) => {
 
 test('a stuck exchange can expire', (t) => {
   t.deepEqual(when(exchanging(), { type: 'ExpireFlow' }, T0 + TTL + 5).map((e) => e.type), ['FlowExpired']);
+});
+
+const claimedAt = T0 + TTL - 1000;
+const lateExchange = (...more: Parameters<typeof given>[0]) =>
+  given([['FlowInitiated', initiated()], ['CodeExchangeStarted', { exchangeId: 'x1', codeHash: hashOf('c') }, claimedAt], ...more]);
+const expiry = { expiresAt: new Date(T0 + TTL).toISOString() };
+
+test('an exchange in flight is not expired until its grace has passed, even past the flow expiry', (t) => {
+  t.deepEqual(when(lateExchange(), { type: 'ExpireFlow' }, T0 + TTL + 1000), []);
+  t.deepEqual(when(lateExchange(), { type: 'ExpireFlow' }, claimedAt + EXCHANGE_GRACE_MS - 1), []);
+  t.deepEqual(when(lateExchange(), { type: 'ExpireFlow' }, claimedAt + EXCHANGE_GRACE_MS).map((e) => e.type), ['FlowExpired']);
+  // The claimant's outcome is still taken meanwhile.
+  t.deepEqual(when(lateExchange(), { type: 'CompleteExchange', data: { exchangeId: 'x1', grantRevision: '0' } }, T0 + TTL + 1000).map((e) => e.type), ['FlowCompleted']);
+});
+
+test('an expiry inside the exchange grace folds by the rule of the machine version that wrote it', (t) => {
+  t.is(lateExchange(['FlowExpired', expiry, T0 + TTL + 1000, 1]).value, 'expired', 'v1 histories replay as they did');
+  t.is(lateExchange(['FlowExpired', expiry, T0 + TTL + 1000, 2]).value, 'exchanging', 'v2 never takes it');
 });
 
 test('a replaced pending flow is superseded, or expired when its time is up', (t) => {
