@@ -6,8 +6,7 @@ import { isWrongExpectedVersion } from '../store/errors.js';
 import type { GrantEventData } from './events.js';
 import { openGrant } from './grantClient.js';
 import type { GrantState } from './fold.js';
-
-type RevocationResult = GrantEventData<'GrantRevoked'>['revokedAtAs']['access'];
+import { revokeTokens, type RevocationResult } from './revokeTokens.js';
 
 export interface DisconnectResult {
   /** False when there was no live grant (already revoked or never issued). */
@@ -63,17 +62,5 @@ async function shredAll(deps: FlowDeps, keys: string[]): Promise<string[]> {
 async function revokeAtAs(deps: FlowDeps, state: GrantState, userId: string, serverName: string): Promise<{ access: RevocationResult; refresh: RevocationResult }> {
   const opened = await openGrant(deps, state, userId, serverName, 'revocation');
   if (!opened) return { access: 'failed', refresh: 'failed' };
-  const { tokens, client } = opened;
-  const one = async (token: string | undefined, hint: 'access_token' | 'refresh_token'): Promise<RevocationResult> => {
-    if (!token) return 'absent';
-    try {
-      return (await deps.driver.revoke({ discovery: client.discovery, client: client.client, token, tokenTypeHint: hint, server: client.server })) ? 'revoked' : 'unsupported';
-    } catch (err) {
-      deps.logger.warn({ serverName, hint, code: err instanceof EngineError ? err.code : 'error' }, 'token revocation failed');
-      return 'failed';
-    }
-  };
-  const refresh = await one(tokens.refreshToken, 'refresh_token');
-  const access = await one(tokens.accessToken, 'access_token');
-  return { access, refresh };
+  return revokeTokens(deps, opened.client, opened.tokens, serverName);
 }

@@ -5,10 +5,12 @@ import { newEvent, type CommandContext } from '../flow/newEvent.js';
 import { grantStream } from '../flow/streams.js';
 import type { TokenSet } from '../oauth/types.js';
 import { isWrongExpectedVersion } from '../store/errors.js';
+import { ErrorCode, isEngineError } from '../errors.js';
 import { classifyRefreshFailure, reauthorizationRequired, refreshUnavailable, type RefreshFailureClass } from './grantErrors.js';
 import { openGrant } from './grantClient.js';
 import { foldGrant, type GrantState } from './fold.js';
 import { newDataKeyId, sealTokens } from './recordTokens.js';
+import { revokeTokens } from './revokeTokens.js';
 
 export interface RefreshPolicy {
   /** How long a `RefreshStarted` claim holds before another replica may take it over. */
@@ -113,15 +115,29 @@ export async function performRefresh(
   const dk = (state.tokens as { dk?: unknown }).dk;
   const keyId = typeof dk === 'string' ? dk : newDataKeyId(deps, userId, serverName);
   const scope = tokens.scope ?? current.scope;
-  const sealed = await sealTokens(deps, keyId, userId, serverName, { ...tokens, ...(scope ? { scope } : {}) });
-  await append('TokensRefreshed', {
-    refreshId,
-    tokens: sealed,
-    rotated: tokens.refreshToken !== undefined && tokens.refreshToken !== current.refreshToken,
-    ...(tokens.expiresAt ? { tokenExpiresAt: new Date(tokens.expiresAt).toISOString() } : {}),
-    ...(scope ? { scope } : {}),
-    hasRefreshToken: Boolean(tokens.refreshToken),
-  });
+  const rotated = tokens.refreshToken !== undefined && tokens.refreshToken !== current.refreshToken;
+  let recorded = false;
+  try {
+    const sealed = await sealTokens(deps, keyId, userId, serverName, { ...tokens, ...(scope ? { scope } : {}) });
+    recorded = await append('TokensRefreshed', {
+      refreshId,
+      tokens: sealed,
+      rotated,
+      ...(tokens.expiresAt ? { tokenExpiresAt: new Date(tokens.expiresAt).toISOString() } : {}),
+      ...(scope ? { scope } : {}),
+      hasRefreshToken: Boolean(tokens.refreshToken),
+    });
+  } catch (err) {
+    // A disconnect while the request was out shredded the grant's key: nothing can be sealed.
+    if (!isEngineError(err) || err.code !== ErrorCode.KEY_SHREDDED) throw err;
+  }
+  if (!recorded) {
+    // The grant was revoked or replaced meanwhile, so these tokens are recorded nowhere and a
+    // disconnect revoked only the ones it could read: revoke what this refresh alone obtained
+    // (the refresh token only if it rotated; the old one belongs to whoever won). The caller
+    // re-reads the grant and hears what won.
+    await revokeTokens(deps, client, { accessToken: tokens.accessToken, refreshToken: rotated ? tokens.refreshToken : undefined }, serverName);
+  }
 }
 
 /**

@@ -120,3 +120,37 @@ test('a claim whose claimant died is taken over once it expires', async (t) => {
   t.is(refreshes(), 1);
   t.deepEqual(await grantEventTypes(h.store, 'alice', 'files'), ['TokensIssued', 'RefreshStarted', 'RefreshStarted', 'TokensRefreshed']);
 });
+
+test('a disconnect while a refresh is in flight: the tokens that refresh obtained are revoked at the AS, and the caller must authorize again', async (t) => {
+  const { h, clock, driver } = await setup(t);
+  const innerRefresh = driver.refresh.bind(driver);
+  const innerRevoke = driver.revoke.bind(driver);
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  let entered!: () => void;
+  const refreshing = new Promise<void>((r) => (entered = r));
+  let obtained: { accessToken: string; refreshToken?: string | undefined } | undefined;
+  // The AS has answered; its answer is still on its way when the disconnect runs.
+  driver.refresh = async (input) => {
+    const tokens = await innerRefresh(input);
+    obtained = tokens;
+    entered();
+    await gate;
+    return tokens;
+  };
+  const revoked: string[] = [];
+  driver.revoke = async (input) => (revoked.push(input.token), innerRevoke(input));
+
+  clock.advance(HOUR);
+  const pending = h.engine.getAccessToken('alice', 'files');
+  await refreshing;
+  const result = await h.engine.disconnect({ userId: 'alice', serverName: 'files', correlationId: 'test' });
+  t.true(result.revoked);
+  release();
+  const err = await t.throwsAsync(pending, { instanceOf: EngineError });
+  t.is(err.code, ErrorCode.REAUTHORIZATION_REQUIRED);
+  t.truthy(obtained, 'the AS answered the refresh');
+  t.true(revoked.includes(obtained!.accessToken), 'the access token the refresh obtained is revoked');
+  if (obtained!.refreshToken) t.true(revoked.includes(obtained!.refreshToken), 'and its rotated refresh token');
+  t.deepEqual(await grantEventTypes(h.store, 'alice', 'files'), ['TokensIssued', 'RefreshStarted', 'GrantRevoked']);
+});
