@@ -6,13 +6,16 @@
  *   node --import tsx test/support/generateGolden.ts
  *
  * Run it only on purpose (a new scenario, or a deliberate new event version written next to
- * the old fixtures); tests never regenerate fixtures. Everything that would vary between runs
+ * the old fixtures): it writes the scenarios named on its command line, else only those
+ * without a fixture yet, so older fixtures keep the version that wrote them. Tests never
+ * regenerate fixtures. Everything that would vary between runs
  * is pinned: a manual clock, counter-based randomness, a deterministic sealer and fixed event
- * ids, so regenerating an unchanged engine rewrites identical bytes and a diff means the
+ * ids, so regenerating an unchanged engine rewrites identical bytes, but for the tokens
+ * sealed under a grant's data key (a random key, by design), and a diff elsewhere means the
  * engine's output changed.
  */
 import { createCipheriv, createDecipheriv, createHash, createHmac } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { createEngine, type Engine } from '../../src/engine.js';
 import type { Clock, Random } from '../../src/clock.js';
 import { EngineError, ErrorCode } from '../../src/errors.js';
@@ -20,6 +23,11 @@ import type { Sealer } from '../../src/flow/deps.js';
 import type { SealedValue } from '../../src/flow/sealed.js';
 import type { CallbackOutcome } from '../../src/flow/handleCallback.js';
 import type { ClientIdentity, DiscoveryResult, OAuthDriver, TokenSet } from '../../src/oauth/types.js';
+import { handleCommand, readDomainEvents } from '../../src/flow/commandHandler.js';
+import { decideFlow } from '../../src/flow/decide.js';
+import { foldFlow } from '../../src/flow/evolve.js';
+import { SYSTEM_ACTOR } from '../../src/flow/metadata.js';
+import { flowStream } from '../../src/flow/streams.js';
 import { openEventStore } from '../../src/store/openEventStore.js';
 import type { EventStore } from '../../src/store/types.js';
 import { GOLDEN_DIR, type GoldenEvent, type GoldenLog } from './goldenLog.js';
@@ -117,6 +125,8 @@ function goldenDriver(secrets: Set<string>): OAuthDriver {
     async exchangeCode({ code }): Promise<TokenSet> {
       // Long enough for a duplicate callback to arrive while the exchange is in flight.
       await new Promise((r) => setTimeout(r, 25));
+      // The claimant's process dies mid-exchange: no answer ever comes back.
+      if (code.startsWith('hang')) return new Promise<never>(() => undefined);
       if (code.startsWith('reject')) {
         throw new EngineError(ErrorCode.TOKEN_REQUEST_FAILED, 'client authentication failed', { details: { oauthError: 'invalid_client', status: 401 } });
       }
@@ -255,6 +265,24 @@ const SCENARIOS: Record<string, { description: string; run(h: Harness): Promise<
       expect((await h.callback('grace', { state: next.state, bindingSecret: next.bindingSecret, code: 'golden-code-grace' })).ok, 'replacement completes');
     },
   },
+  stuckExchange: {
+    description: 'Flow machine v2. The process exchanging the code dies; once the flow expiry and the exchange grace (60 s after the claim) have passed, the expiry worker ends the attempt and the next start completes.',
+    async run(h) {
+      const s = await h.start('stuck', 'ivan');
+      h.clock.advance(10 * SECOND);
+      void h.callback('ivan', { state: s.state, bindingSecret: s.bindingSecret, code: 'hang-golden-code-ivan' });
+      while (!(await readDomainEvents(h.store, flowStream(s.flowId))).some((e) => e.type === 'CodeExchangeStarted')) await new Promise((r) => setTimeout(r, 5));
+      h.clock.advance(TTL_MS);
+      const ctx = { now: h.clock.now(), correlationId: 'stuckExchange-expiry', actor: SYSTEM_ACTOR };
+      const expired = await handleCommand(h.store, flowStream(s.flowId), foldFlow, (f) => decideFlow({ type: 'ExpireFlow' }, f, ctx));
+      expect(expired.appended.length === 1, 'the expiry worker ends the stuck attempt');
+      h.clock.advance(5 * SECOND);
+      const retry = await h.start('retry', 'ivan');
+      expect(retry.flowId !== s.flowId, 'a new attempt');
+      h.clock.advance(10 * SECOND);
+      expect((await h.callback('ivan', { state: retry.state, bindingSecret: retry.bindingSecret, code: 'golden-code-ivan' })).ok, 'retry completes');
+    },
+  },
   duplicateCallbacks: {
     description: 'Two callbacks race (double submit, two replicas) and a third comes late: exactly one code exchange.',
     async run(h) {
@@ -296,7 +324,10 @@ export async function generate(name: string): Promise<GoldenLog> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  for (const name of Object.keys(SCENARIOS)) {
+  // The named scenarios, else those without a fixture yet: a fixture is a history an earlier
+  // version wrote, and rewriting it would erase what the tests must keep replaying.
+  const named = process.argv.slice(2);
+  for (const name of named.length ? named : Object.keys(SCENARIOS).filter((n) => !existsSync(`${GOLDEN_DIR}${n}.json`))) {
     const log = await generate(name);
     writeFileSync(`${GOLDEN_DIR}${name}.json`, `${JSON.stringify(log, null, 1)}\n`);
     process.stdout.write(`${name}: ${log.events.length} events\n`);

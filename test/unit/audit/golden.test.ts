@@ -35,6 +35,11 @@ const EXPECTED: Record<string, Record<string, { state: string; status: string; e
   duplicateCallbacks: {
     main: { state: 'completed', status: 'COMPLETED', error: null, types: ['FlowInitiated', 'CodeExchangeStarted', 'FlowCompleted'] },
   },
+  // Written by flow machine v2: the mid-exchange expiry after the exchange grace.
+  stuckExchange: {
+    stuck: { state: 'expired', status: 'EXPIRED', error: 'flow_expired', types: ['FlowInitiated', 'CodeExchangeStarted', 'FlowExpired'] },
+    retry: { state: 'completed', status: 'COMPLETED', error: null, types: ['FlowInitiated', 'ClientReused', 'CodeExchangeStarted', 'FlowCompleted'] },
+  },
 };
 
 test('every committed golden log has expectations and every expectation has a log', (t) => {
