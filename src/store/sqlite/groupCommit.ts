@@ -24,6 +24,8 @@ export interface CommitInfo {
   durable: boolean;
   /** How long the COMMIT statement took (ms): writing the WAL frames, and the fsync when durable. */
   commitMs: number;
+  /** The jobs the transaction held (its WAL frames grow with them). */
+  jobs: number;
 }
 
 export interface GroupCommit {
@@ -127,7 +129,7 @@ function createGroupCommit(db: Database): GroupCommit {
       return;
     }
     restore(defer);
-    const info: CommitInfo = { durable: !defer && full, commitMs };
+    const info: CommitInfo = { durable: !defer && full, commitMs, jobs: group.length };
     if (outcomes.some((o) => o.ok)) for (const listener of listeners) listener(info);
     group.forEach((p, i) => {
       const o = outcomes[i]!;

@@ -4,7 +4,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { WrongExpectedVersionError } from '../../../src/store/errors.js';
 import { groupCommitFor, type CommitInfo } from '../../../src/store/sqlite/groupCommit.js';
 import { openSqliteEventStore } from '../../../src/store/sqlite/sqliteEventStore.js';
-import { stopWriterThread } from '../../../src/store/sqlite/writerThread.js';
+import { judgedCommitMs, stopWriterThread } from '../../../src/store/sqlite/writerThread.js';
 import { watchLoopStalls } from '../../support/loopStalls.js';
 import { collect } from '../../support/storeContract/harness.js';
 import { tempFile } from '../../support/tempFile.js';
@@ -121,7 +121,7 @@ test.serial('on a fast disk contending durable writers commit on the caller\'s c
   // "Fast" pinned (a busy CI disk must not make this test about the slow path).
   const store = openSqliteEventStore({ path: await tempFile(t), slowCommitMs: 60_000 });
   t.teardown(() => store.close());
-  const inline: Array<{ durable: boolean; commitMs: number }> = [];
+  const inline: CommitInfo[] = [];
   groupCommitFor(store.sharedAccess().db).onCommitted((c) => inline.push(c));
   await store.appendToStream('s-0', { type: 'Lone', data: {} });
   const [c, d] = await Promise.all([
@@ -130,6 +130,7 @@ test.serial('on a fast disk contending durable writers commit on the caller\'s c
   ]);
   t.is(d.position.commit, c.position.commit + 1n, 'one transaction, in order');
   t.deepEqual(inline.map((x) => x.durable), [true, true], 'both turns fsynced on the caller\'s connection');
+  t.deepEqual(inline.map((x) => x.jobs), [1, 2], 'each commit reports the jobs it held');
   t.true(inline.every((x) => x.commitMs > 0), 'each commit reports its COMMIT time');
   t.log(`durable COMMITs took ${inline.map((x) => x.commitMs.toFixed(2)).join(', ')} ms`);
   const [e, f] = await Promise.all([
@@ -138,6 +139,13 @@ test.serial('on a fast disk contending durable writers commit on the caller\'s c
   ]);
   t.is(f.position.commit, e.position.commit + 1n);
   t.is(inline.length, 3, 'contention does not move them to the thread while the disk is fast');
+});
+
+test('a durable commit of many jobs is judged by its time per 20 jobs: its frames grow with them, a slow fsync does not', (t) => {
+  t.is(judgedCommitMs(8, 1), 8);
+  t.is(judgedCommitMs(8, 20), 8);
+  t.is(judgedCommitMs(12, 200), 1.2, 'a wave of 200 completions at 12 ms is a fast disk');
+  t.is(judgedCommitMs(300, 200), 30, 'at 300 ms it is not');
 });
 
 test.serial('on a fast disk a turn after one refused as busy waits for the thread, then commits inline, in order', async (t) => {
