@@ -5,7 +5,7 @@ import { cancelFlow, type CancelResult } from './flow/cancelFlow.js';
 import { silentLogger, type FlowDeps, type FlowObserver, type Logger, type Sealer } from './flow/deps.js';
 import { handleCallback, type CallbackInput, type CallbackOutcome } from './flow/handleCallback.js';
 import { streamQueries, type ConnectionStatusView, type Queries } from './flow/queries.js';
-import { join, startFlow, readConnection, type StartFlowInput, type StartedFlow } from './flow/startFlow.js';
+import { join, readAttempt, startFlow, readConnection, type StartFlowInput, type StartedFlow } from './flow/startFlow.js';
 import type { FlowStatusView } from './flow/status.js';
 import { RecentFlows } from './flow/recentFlows.js';
 import { createGuardedFetch } from './oauth/guardedFetch.js';
@@ -120,7 +120,11 @@ export function createEngine(options: CreateEngineOptions): Engine {
       // (the claim is written with, or on EventStoreDB before, the flow), so a (user, server)
       // without a connection stream has no grant, and its grant stream need not be read.
       if (connection.revision !== null && (await hasUsableGrant(grants, input.userId, input.serverName))) return { connected: true };
-      return { connected: false, flow: await startFlow(deps, { ...input, connection }) };
+      if (!connection.current) return { connected: false, flow: await startFlow(deps, { ...input, connection }) };
+      const { flow: previous, waited } = await readAttempt(deps, connection.current.flowId, !input.forceNew);
+      // A callback was exchanging this attempt's code, and it has completed meanwhile.
+      if (waited && previous.value === 'completed' && (await hasUsableGrant(grants, input.userId, input.serverName))) return { connected: true };
+      return { connected: false, flow: await startFlow(deps, { ...input, connection, previous }) };
     },
     async bindBrowser({ userId, serverName, correlationId }) {
       const conn = await readConnection(deps, userId, serverName);
@@ -156,7 +160,8 @@ export function createEngine(options: CreateEngineOptions): Engine {
 }
 
 /** The server name flow counters carry for every server that is not in `config.servers`. */
-export const USER_MANAGED_LABEL = 'user_managed';
+// Outside the server-name syntax (names start with a letter or digit): no server can share it.
+export const USER_MANAGED_LABEL = '(user-managed)';
 
 function configuredServersOnly(observer: FlowObserver, servers: EngineConfig['servers']): FlowObserver {
   const label = (serverName: string) => (Object.hasOwn(servers, serverName) ? serverName : USER_MANAGED_LABEL);

@@ -16,6 +16,9 @@ import type { CommandContext } from './newEvent.js';
 import { hashEquals, parseState, sha256 } from './secrets.js';
 import { flowStream } from './streams.js';
 import { newDataKeyId, tokensIssuedEvent } from '../grants/recordTokens.js';
+import { disconnectGrant } from '../grants/disconnect.js';
+import { foldGrant } from '../grants/fold.js';
+import { revokeTokens } from '../grants/revokeTokens.js';
 import type { AppendResult, Durability, EventData } from '../store/types.js';
 import type { KnownFlow } from './recentFlows.js';
 
@@ -307,7 +310,7 @@ async function obtainTokens(deps: FlowDeps, job: ExchangeJob, ctx: CommandContex
     const status = err instanceof EngineError && typeof err.details?.status === 'number' ? err.details.status : undefined;
     deps.logger.warn({ flowId: job.flowId, code: err instanceof EngineError ? err.code : 'error', oauthError }, 'code exchange failed');
     if (oauthError && CLIENT_REJECTION.has(oauthError)) {
-      await appendOutcome(deps, job, {
+      const recorded = await appendOutcome(deps, job, {
         type: 'RejectClient',
         data: {
           exchangeId: job.exchangeId,
@@ -322,11 +325,14 @@ async function obtainTokens(deps: FlowDeps, job: ExchangeJob, ctx: CommandContex
       if (initiated.client.registrationKey) {
         await discardClient(deps, initiated.client.registrationKey, client.clientId, 'client_rejected', ctx, job.flowId);
       }
+      if (!recorded) return loggedOutcome(deps, job);
       deps.observer.flowFailed?.(initiated.serverName, 'client_rejected');
       return fail('client_rejected', job.flowId);
     }
     const oauthErrorOk = isOAuthErrorCode(oauthError) ? oauthError : undefined;
-    await appendOutcome(deps, job, { type: 'FailFlow', data: { reason: ErrorCode.CALLBACK_FAILED, exchangeId: job.exchangeId, ...(oauthErrorOk ? { oauthError: oauthErrorOk } : {}) } }, ctx);
+    if (!(await appendOutcome(deps, job, { type: 'FailFlow', data: { reason: ErrorCode.CALLBACK_FAILED, exchangeId: job.exchangeId, ...(oauthErrorOk ? { oauthError: oauthErrorOk } : {}) } }, ctx))) {
+      return loggedOutcome(deps, job);
+    }
     deps.observer.flowFailed?.(initiated.serverName, ErrorCode.CALLBACK_FAILED);
     return fail(ErrorCode.CALLBACK_FAILED, job.flowId);
   }
@@ -356,8 +362,10 @@ async function completeWithTokens(deps: FlowDeps, job: ExchangeJob, { tokens, cl
   });
   if (!(await recordCompletion(deps, job, issued, completion, ctx))) {
     // Past the exchange grace something else ended the flow (the expiry worker, after this
-    // process stalled): report what the log says, as every other callback will.
-    return outcomeOf(foldFlow(await readDomainEvents(deps.store, job.stream)), job.flowId);
+    // process stalled). The tokens must not outlive it, or the user would be connected by a
+    // flow every callback reports failed: report what the log says, as every other callback will.
+    await abandonTokens(deps, job, issued, tokens, ctx);
+    return loggedOutcome(deps, job);
   }
   deps.observer.flowCompleted?.(initiated.serverName);
   return { ok: true, flowId: job.flowId, userId: initiated.userId, serverName: initiated.serverName, alreadyCompleted: false };
@@ -392,6 +400,8 @@ async function recordCompletion(
       return true;
     } catch (err) {
       if (!isWrongExpectedVersion(err)) throw err;
+      // Only an expiry can land on a claimed flow (after the exchange grace): the tokens lost.
+      if (err.streamName === job.stream && isFinal(foldFlow(await readDomainEvents(deps.store, job.stream)).value)) return false;
       if (attempt === 2 || err.streamName !== issued.stream || typeof err.actualVersion !== 'bigint') break;
       grantHead = err.actualVersion;
     }
@@ -406,6 +416,30 @@ async function recordCompletion(
     grantRevision = (await deps.store.appendToStream(issued.stream, issued.event, { expectedRevision: 'any' })).nextExpectedRevision;
   }
   return appendOutcome(deps, job, completion(grantRevision), ctx);
+}
+
+/** What the log says of a flow whose claimant's outcome lost the race (to an expiry). */
+async function loggedOutcome(deps: FlowDeps, job: ExchangeJob): Promise<CallbackOutcome> {
+  return outcomeOf(foldFlow(await readDomainEvents(deps.store, job.stream)), job.flowId);
+}
+
+/**
+ * Tokens of a flow that ended without them: revoked at the authorization server, and their
+ * data key discarded. Where a store without multi-stream transactions committed the grant
+ * part before the flow part lost, the grant is disconnected (revoked, key shredded) instead.
+ */
+async function abandonTokens(deps: FlowDeps, job: ExchangeJob, issued: { stream: string; event: EventData }, tokens: TokenSet, ctx: CommandContext): Promise<void> {
+  const { userId, serverName } = job.initiated;
+  const grant = await readDomainEvents(deps.store, issued.stream);
+  if (grant.some((e) => e.id === issued.event.id)) {
+    const readGrant = async () => foldGrant(await readDomainEvents(deps.store, issued.stream));
+    await disconnectGrant(deps, readGrant, { userId, serverName, reason: 'flow_ended' }, ctx);
+    return;
+  }
+  const { discovery, client } = recordedClient(deps.sealer, job.initiated);
+  const server = (await deps.resolveServer(serverName, userId)) ?? { url: job.initiated.serverUrl };
+  await revokeTokens(deps, { discovery, client, server }, tokens, serverName);
+  await discardKey(deps, job.keyId);
 }
 
 /** The outcome follows our own claim, so it is appended right after it; false when another event won. */

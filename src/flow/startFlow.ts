@@ -27,6 +27,8 @@ export interface StartFlowInput {
    * its revision; any later attempt reads afresh.
    */
   connection?: ConnectionState;
+  /** The attempt `connection` names, as {@link readAttempt} has just read it (same reasoning). */
+  previous?: FlowState;
 }
 
 export interface StartedFlow {
@@ -78,6 +80,19 @@ const EXCHANGE_WAIT_MS = 12_000;
 
 
 /**
+ * Reads the flow an attempt points at. Its creator may not have written it yet (a short
+ * wait). With `waitForExchange`, a flow whose code a callback is exchanging is waited for:
+ * it cannot take another browser, and its outcome decides what a start does (a completion may
+ * mean the user is connected; a failure is replaced; beside a claimant that died, a new
+ * attempt is started). `waited` says whether such an exchange was waited for.
+ */
+export async function readAttempt(deps: FlowDeps, flowId: string, waitForExchange: boolean): Promise<{ flow: FlowState; waited: boolean }> {
+  const flow = await pollFlow(deps, flowId, (f) => f.value !== 'new', 5_000);
+  if (!waitForExchange || flow.value !== 'exchanging') return { flow, waited: false };
+  return { flow: await pollFlow(deps, flowId, (f) => f.value !== 'exchanging', EXCHANGE_WAIT_MS), waited: true };
+}
+
+/**
  * Starts an authorization attempt for (user, server), or joins the one already pending.
  *
  * Concurrency: the attempt is claimed by appending `ConnectionAttemptStarted` at the
@@ -98,14 +113,7 @@ export async function startFlow(deps: FlowDeps, input: StartFlowInput): Promise<
     const nowMs = deps.clock.now().getTime();
     let previous: FlowState | null = null;
     if (conn.current) {
-      // Its creator may not have written it yet.
-      previous = await pollFlow(deps, conn.current.flowId, (f) => f.value !== 'new', 5_000);
-      // A callback is exchanging its code: the attempt cannot take another browser, and its
-      // outcome decides what this start does (a failure is replaced; after a claimant that
-      // died, a new attempt is started beside it).
-      if (!input.forceNew && previous.value === 'exchanging') {
-        previous = await pollFlow(deps, conn.current.flowId, (f) => f.value !== 'exchanging', EXCHANGE_WAIT_MS);
-      }
+      previous = attempt === 1 && input.connection && input.previous ? input.previous : (await readAttempt(deps, conn.current.flowId, !input.forceNew)).flow;
       if (!input.forceNew && isLiveAt(previous, nowMs)) {
         const joined = await join(deps, conn.current.flowId, ctx());
         if (joined) {

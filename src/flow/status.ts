@@ -16,7 +16,9 @@ export interface FlowStatusView {
 
 /**
  * Status of a flow from its machine state. A pending flow past its expiry already reads as
- * EXPIRED, before the expiry worker records `FlowExpired`.
+ * EXPIRED, before the expiry worker records `FlowExpired`. One whose code is being exchanged
+ * reads PENDING until it ends: past its expiry it may still complete (machine v2's exchange
+ * grace), and only `FlowExpired` says it will not.
  */
 export function flowStatusOf(value: FlowStateValue, context: Pick<FlowContext, 'expiresAt'>, nowMs: number): FlowStatus {
   switch (value) {
@@ -29,6 +31,8 @@ export function flowStatusOf(value: FlowStateValue, context: Pick<FlowContext, '
       return 'CANCELLED';
     case 'expired':
       return 'EXPIRED';
+    case 'exchanging':
+      return 'PENDING';
     default:
       return nowMs >= context.expiresAt ? 'EXPIRED' : 'PENDING';
   }

@@ -131,11 +131,12 @@ export async function performRefresh(
     // A disconnect while the request was out shredded the grant's key: nothing can be sealed.
     if (!isEngineError(err) || err.code !== ErrorCode.KEY_SHREDDED) throw err;
   }
-  if (!recorded) {
-    // The grant was revoked or replaced meanwhile, so these tokens are recorded nowhere and a
-    // disconnect revoked only the ones it could read: revoke what this refresh alone obtained
-    // (the refresh token only if it rotated; the old one belongs to whoever won). The caller
-    // re-reads the grant and hears what won.
+  // Lost to a disconnect, these tokens are recorded nowhere and the disconnect revoked only
+  // the ones it could read: revoke what this refresh alone obtained (the refresh token only if
+  // it rotated). Lost to a new authorization or a takeover, they are left alone: revoking a
+  // token may end its whole grant at the authorization server (RFC 7009 §2.1), the winner's
+  // too. Either way the caller re-reads the grant and hears what won.
+  if (!recorded && foldGrant(await readDomainEvents(deps.store, stream)).status === 'revoked') {
     await revokeTokens(deps, client, { accessToken: tokens.accessToken, refreshToken: rotated ? tokens.refreshToken : undefined }, serverName);
   }
 }

@@ -14,7 +14,7 @@ export type RevocationResult = GrantEventData<'GrantRevoked'>['revokedAtAs']['ac
  */
 export async function revokeTokens(
   deps: FlowDeps,
-  client: GrantClient,
+  client: Pick<GrantClient, 'discovery' | 'client' | 'server'>,
   tokens: { accessToken?: string | undefined; refreshToken?: string | undefined },
   serverName: string,
 ): Promise<{ access: RevocationResult; refresh: RevocationResult }> {

@@ -5,6 +5,7 @@ import { foldFlow } from '../../../src/flow/evolve.js';
 import { EXCHANGE_GRACE_MS } from '../../../src/flow/machine.js';
 import { SYSTEM_ACTOR } from '../../../src/flow/metadata.js';
 import { flowStream } from '../../../src/flow/streams.js';
+import { EngineError, ErrorCode } from '../../../src/errors.js';
 import { createOAuthDriver } from '../../../src/oauth/index.js';
 import type { OAuthDriver } from '../../../src/oauth/types.js';
 import { LOOPBACK, startEngine, startPeers } from '../../support/engineHarness.js';
@@ -25,10 +26,22 @@ async function heldExchange(t: ExecutionContext) {
   const gate = new Promise<void>((r) => (release = r));
   let entered!: () => void;
   const exchanging = new Promise<void>((r) => (entered = r));
-  const driver: OAuthDriver = { ...inner, exchangeCode: async (input) => (entered(), await gate, inner.exchangeCode(input)) };
+  const issued: string[] = [];
+  const revoked: string[] = [];
+  const driver: OAuthDriver = {
+    ...inner,
+    exchangeCode: async (input) => {
+      entered();
+      await gate;
+      const tokens = await inner.exchangeCode(input);
+      issued.push(tokens.accessToken);
+      return tokens;
+    },
+    revoke: async (input) => (revoked.push(input.token), inner.revoke(input)),
+  };
   const h = await startEngine({ servers: { files: { url: peers.mcp.url } }, driver, clock, flowTtlMs: TTL });
   t.teardown(async () => { release(); await h.close(); await peers.stop(); });
-  return { h, clock, release, exchanging };
+  return { h, clock, release, exchanging, issued, revoked };
 }
 
 /** What the expiry worker does for a flow it finds past its expiry. */
@@ -61,14 +74,15 @@ test('an expiry pass during a slow exchange leaves the flow to its claimant, so 
   await exchanging;
   clock.advance(5000); // past the flow's expiry while its code is exchanged
   t.deepEqual((await expire(h, started.flowId, clock.now())).appended, [], 'no expiry inside the exchange grace');
+  t.is((await h.engine.getFlowStatus(started.flowId))?.status, 'PENDING', 'and the flow does not read as expired meanwhile');
   release();
   t.like(await first, { ok: true, alreadyCompleted: false });
   t.like(await h.callback('files', callback, started.bindingSecret), { ok: true, alreadyCompleted: true });
   t.is((await h.engine.getFlowStatus(started.flowId))?.status, 'COMPLETED');
 });
 
-test('a claimant outlasted by the exchange grace reports the expiry that won, like every other callback', async (t) => {
-  const { h, clock, release, exchanging } = await heldExchange(t);
+test('a claimant outlasted by the exchange grace reports the expiry that won, like every other callback, and its tokens do not outlive the flow', async (t) => {
+  const { h, clock, release, exchanging, issued, revoked } = await heldExchange(t);
   const { started, callback } = await h.authorize('alice', 'files');
   clock.advance(TTL - 2000);
   const first = h.callback('files', callback, started.bindingSecret);
@@ -78,4 +92,22 @@ test('a claimant outlasted by the exchange grace reports the expiry that won, li
   release();
   t.like(await first, { ok: false, error: 'flow_expired' });
   t.like(await h.callback('files', callback, started.bindingSecret), { ok: false, error: 'flow_expired' });
+  t.is(issued.length, 1, 'the authorization server did issue tokens');
+  t.true(revoked.includes(issued[0]!), 'and they were revoked there');
+  const err = await t.throwsAsync(h.engine.getAccessToken('alice', 'files'), { instanceOf: EngineError });
+  t.is(err.code, ErrorCode.REAUTHORIZATION_REQUIRED, 'nothing of them was recorded as a grant');
+  t.like(await h.engine.getConnectionStatus('alice', 'files'), { connectionState: 'disconnected' });
+});
+
+test('a reinitialize while a callback exchanges the code waits for it and answers connected when it completes', async (t) => {
+  const { h, release, exchanging } = await heldExchange(t);
+  const { started, callback } = await h.authorize('alice', 'files');
+  const first = h.callback('files', callback, started.bindingSecret);
+  await exchanging;
+  const again = h.engine.reinitialize({ userId: 'alice', serverName: 'files', correlationId: 'tab-2' });
+  await delay(200);
+  release();
+  t.like(await first, { ok: true });
+  t.deepEqual(await again, { connected: true }, 'no second attempt for a user who has just connected');
+  t.like(await h.engine.getConnectionStatus('alice', 'files'), { connectionState: 'connected' });
 });
