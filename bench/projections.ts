@@ -16,7 +16,7 @@ import { closeSync, existsSync, fsyncSync, mkdtempSync, openSync, rmSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startProjector } from '../src/projector/index.js';
-import { openSqliteProjectionState } from '../src/store/projectionState/index.js';
+import { openSqliteProjectionState, projectionStatePath } from '../src/store/projectionState/index.js';
 import { openEventStore } from '../src/store/index.js';
 import type { EventData, EventStore } from '../src/store/types.js';
 import { foldAllIncrementally } from '../test/support/projections/folds.js';
@@ -80,7 +80,7 @@ export async function run(): Promise<void> {
     console.log(`generated ${total} events in ${elapsedSince(genStart).toFixed(1)} s (not measured)`);
 
     const projectorRun = async () => {
-      const stateStore = openSqliteProjectionState(path);
+      const stateStore = openSqliteProjectionState(projectionStatePath(path));
       for (const name of stateStore.listProjections()) stateStore.reset(name);
       const start = process.hrtime.bigint();
       const threads = process.env.BENCH_THREADS === undefined ? {} : { catchUpThreads: Number(process.env.BENCH_THREADS) };

@@ -5,6 +5,7 @@ import type { ClientRef } from '../flow/events.js';
 import { newEvent, type CommandContext } from '../flow/newEvent.js';
 import { clientStream, registrationKey } from '../flow/streams.js';
 import { isWrongExpectedVersion } from '../store/errors.js';
+import { clientRoute } from '../oauth/resolveClient.js';
 import type { ClientIdentity, DiscoveryResult, McpServerConfig } from '../oauth/types.js';
 import { foldRegistration, type RegistrationState } from './fold.js';
 
@@ -62,6 +63,8 @@ export async function obtainClient(
     return { identity, ref: toRef(deps, identity, sealFor), reused: false };
   }
 
+  // What cannot work is refused before a claim is recorded (every start would record one).
+  clientRoute(server, discovery);
   const regKey = registrationKey(serverName, discovery.issuer, redirectUri);
   const stream = clientStream(regKey);
   const deadline = deps.clock.now().getTime() + WAIT_MS;

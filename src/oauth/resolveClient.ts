@@ -3,7 +3,7 @@ import type { AuthorizationServerMetadata, OAuthClientMetadata } from '@modelcon
 import { EngineError, ErrorCode, quote } from '../errors.js';
 import type { FetchLike } from './guardedFetch.js';
 import { observingFetch, toEngineError } from './oauthErrors.js';
-import type { ClientIdentity, DiscoveryResult, RegisterInput } from './types.js';
+import type { ClientIdentity, DiscoveryResult, McpServerConfig, RegisterInput } from './types.js';
 
 export interface ResolveClientDeps {
   fetch: FetchLike;
@@ -29,13 +29,39 @@ const SECRET_FIELDS = new Set(['client_secret', 'registration_access_token']);
  * @see https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization#client-registration-approaches
  * @see https://www.rfc-editor.org/rfc/rfc7591
  */
+/**
+ * How the client identity will be obtained, in the spec's priority (pre-registered, Client ID
+ * Metadata Document when advertised, dynamic registration), decided from configuration and
+ * discovery alone: what cannot work (`CONFIG_INVALID`, `NO_CLIENT_IDENTITY`) is known before
+ * any request is made or anything recorded.
+ */
+export function clientRoute(server: McpServerConfig, discovery: DiscoveryResult): 'preregistered' | 'cimd' | 'dcr' {
+  const oauth = server.oauth ?? {};
+  if (oauth.client_id) return 'preregistered';
+  if (discovery.clientIdMetadataDocumentSupported && oauth.client_metadata_url) {
+    if (!isHttpsUrl(oauth.client_metadata_url)) {
+      throw new EngineError(ErrorCode.CONFIG_INVALID, `client_metadata_url ${quote(oauth.client_metadata_url)} must be an https URL with a path`);
+    }
+    return 'cimd';
+  }
+  if (!discovery.registrationEndpoint) {
+    throw new EngineError(
+      ErrorCode.NO_CLIENT_IDENTITY,
+      `${quote(discovery.issuer)} offers no dynamic registration and no client is configured`,
+      { details: { issuer: discovery.issuer } },
+    );
+  }
+  return 'dcr';
+}
+
 export async function resolveClient(input: RegisterInput, deps: ResolveClientDeps): Promise<ClientIdentity> {
   const { discovery, redirectUri, server } = input;
   const oauth = server.oauth ?? {};
+  const how = clientRoute(server, discovery);
 
-  if (oauth.client_id) {
+  if (how === 'preregistered') {
     return {
-      clientId: oauth.client_id,
+      clientId: oauth.client_id!,
       ...(oauth.client_secret ? { clientSecret: oauth.client_secret } : {}),
       tokenEndpointAuthMethod: oauth.token_endpoint_auth_method ?? confidentialMethod(discovery, oauth.client_secret !== undefined),
       kind: 'preregistered',
@@ -44,26 +70,15 @@ export async function resolveClient(input: RegisterInput, deps: ResolveClientDep
     };
   }
 
-  if (discovery.clientIdMetadataDocumentSupported && oauth.client_metadata_url) {
-    if (!isHttpsUrl(oauth.client_metadata_url)) {
-      throw new EngineError(ErrorCode.CONFIG_INVALID, `client_metadata_url ${quote(oauth.client_metadata_url)} must be an https URL with a path`);
-    }
+  if (how === 'cimd') {
     return {
-      clientId: oauth.client_metadata_url,
+      clientId: oauth.client_metadata_url!,
       // A metadata document cannot carry a shared secret (draft-ietf-oauth-client-id-metadata-document).
       tokenEndpointAuthMethod: 'none',
       kind: 'cimd',
       redirectUris: [redirectUri],
       issuer: discovery.issuer,
     };
-  }
-
-  if (!discovery.registrationEndpoint) {
-    throw new EngineError(
-      ErrorCode.NO_CLIENT_IDENTITY,
-      `${quote(discovery.issuer)} offers no dynamic registration and no client is configured`,
-      { details: { issuer: discovery.issuer } },
-    );
   }
 
   const method = oauth.token_endpoint_auth_method ?? preferredDcrMethod(discovery);

@@ -25,7 +25,11 @@ export function openProjectionState(connectionString: string): ProjectionStateSt
   });
 }
 
-/** Where the states of a log at `logPath` live: `events.db` → `events.projections.db`. */
+/**
+ * Where the states of a log at `logPath` live: `events.db` → `events.projections.db`, and a
+ * log without that extension gets `-projections.db` (`events` → `events-projections.db`), so
+ * two logs never share a state file.
+ */
 export function projectionStatePath(logPath: string): string {
-  return logPath.endsWith('.db') ? `${logPath.slice(0, -3)}.projections.db` : `${logPath}.projections.db`;
+  return logPath.endsWith('.db') ? `${logPath.slice(0, -3)}.projections.db` : `${logPath}-projections.db`;
 }

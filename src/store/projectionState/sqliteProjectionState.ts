@@ -32,7 +32,14 @@ const SCHEMA = `
     partition TEXT NOT NULL,
     state     TEXT NOT NULL,
     PRIMARY KEY (name, partition)
-  ) WITHOUT ROWID;`;
+  ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS projection_meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );`;
+
+/** The mark that a state file has looked for legacy states once (see `legacyPath`). */
+const LEGACY_MARK = 'legacy_states_copied';
 
 interface CheckpointRow {
   commit_pos: string | null;
@@ -60,9 +67,12 @@ export interface SqliteProjectionStateOptions {
   busyTimeoutMs?: number;
   /**
    * A file whose own `projection_*` tables (states kept in the log's file, before they had a
-   * file of their own) are copied in when this file has no checkpoint yet: states and
+   * file of their own) are copied in the first time this state file is opened: states and
    * checkpoints together, in one transaction, so an upgrade does not rebuild every projection
-   * from the whole log. The copied tables are left where they were.
+   * from the whole log. The state file marks that it looked, so a reset or a rebuild never
+   * brings the old states back; a state file deleted by hand looks again (an older but
+   * consistent snapshot, from which the projector catches up). The copied tables are left
+   * where they were.
    */
   legacyPath?: string;
 }
@@ -140,30 +150,45 @@ export function openSqliteProjectionState(path: string, options: SqliteProjectio
 
 /** See {@link SqliteProjectionStateOptions.legacyPath}. */
 function copyLegacyStates(db: Database, legacyPath: string): void {
-  const hasCheckpoints = (): boolean => db.prepare('SELECT 1 FROM projection_checkpoints LIMIT 1').get() !== undefined;
-  if (hasCheckpoints() || !existsSync(legacyPath)) return;
+  const looked = (): boolean => db.prepare(`SELECT 1 FROM projection_meta WHERE key = '${LEGACY_MARK}'`).get() !== undefined;
+  if (looked()) return;
+  const mark = db.prepare(`INSERT OR IGNORE INTO projection_meta (key, value) VALUES ('${LEGACY_MARK}', ?)`);
+  // IMMEDIATE, and the mark checked again inside: of several connections opening at once (the
+  // server's, the projector thread's), one looks and copies; the others find its mark. Once
+  // marked, a reset or a rebuild never brings the old states back.
+  const once = (copy: () => number): void => {
+    waitingForLock(db, () => db.transaction(() => {
+      if (looked()) return;
+      mark.run(String(copy()));
+    }).immediate());
+  };
+  if (!existsSync(legacyPath)) return once(() => 0);
   let legacy: Database | undefined;
   try {
     legacy = new BetterSqlite3(legacyPath, { readonly: true, fileMustExist: true });
     const tables = legacy.prepare<[], string>(`SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('projection_checkpoints', 'projection_states')`).pluck().all();
-    if (tables.length < 2) return;
+    if (tables.length < 2) return once(() => 0);
     // One read transaction: the states and checkpoints copied are of one moment.
     legacy.exec('BEGIN');
     const checkpoints = legacy.prepare<[], unknown[]>('SELECT name, commit_pos, prepare_pos, source_hash, status, reason FROM projection_checkpoints').raw().all();
-    if (checkpoints.length === 0) return;
     const states = legacy.prepare<[], unknown[]>('SELECT name, partition, state FROM projection_states').raw();
     const putCheckpoint = db.prepare('INSERT INTO projection_checkpoints (name, commit_pos, prepare_pos, source_hash, status, reason) VALUES (?, ?, ?, ?, ?, ?)');
     const putState = db.prepare('INSERT INTO projection_states (name, partition, state) VALUES (?, ?, ?)');
-    // IMMEDIATE, and the check again inside: of several connections opening at once (the
-    // server's, the projector thread's), one copies and the others find its checkpoints.
-    waitingForLock(db, () => db.transaction(() => {
-      if (hasCheckpoints()) return;
+    once(() => {
+      if (db.prepare('SELECT 1 FROM projection_checkpoints LIMIT 1').get() !== undefined) return 0;
       for (const row of checkpoints) putCheckpoint.run(row);
-      for (const row of states.iterate()) putState.run(row);
-    }).immediate());
+      if (checkpoints.length > 0) for (const row of states.iterate()) putState.run(row);
+      return checkpoints.length;
+    });
   } catch {
     // Unreadable, or an older layout of the tables: this file stays empty and the projector
-    // rebuilds from the log, as after losing the state file, which is all it holds.
+    // rebuilds from the log, as after losing the state file, which is all it holds. Marked,
+    // so that it is not tried at every start.
+    try {
+      once(() => 0);
+    } catch {
+      // Only a closed or locked file refuses the mark: the next start looks again.
+    }
   } finally {
     legacy?.close();
   }

@@ -3,6 +3,7 @@ import { EngineError } from '../../../src/errors.js';
 import type { McpServerConfig } from '../../../src/oauth/index.js';
 import { fakeAsRoutes, fakeServer } from './_fakeServer.js';
 import { driverFor, REDIRECT_URI } from './_peers.js';
+import { eventsOf, startEngine } from '../../support/engineHarness.js';
 
 const code = (err: unknown): string | undefined => (err instanceof EngineError ? err.code : undefined);
 
@@ -172,4 +173,13 @@ test('client credentials bound to one issuer are not sent to another', async (t)
   const err = await t.throwsAsync(driverFor().refresh({ discovery: d, client, refreshToken: 'r', server }));
   t.is(code(err), 'issuer_mismatch');
   t.false(fake.hits.includes('POST /token'));
+});
+
+test('a start that can obtain no client identity is refused before anything is recorded', async (t) => {
+  const fake = await fakeServer(fakeAsRoutes({}));
+  const h = await startEngine({ servers: { s: { url: `${fake.base}/mcp` } }, driver: driverFor() });
+  t.teardown(async () => { await h.close(); await fake.stop(); });
+  const err = await t.throwsAsync(h.engine.startFlow({ userId: 'alice', serverName: 's', correlationId: 'c' }));
+  t.is(code(err), 'no_client_identity');
+  t.deepEqual(await eventsOf(h.store), [], 'no registration claim, no flow');
 });

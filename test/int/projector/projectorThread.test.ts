@@ -22,7 +22,7 @@ async function append(store: SqliteEventStore, stream: string, n: number, type =
   for (let i = 0; i < n; i++) await store.appendToStream(stream, { type, data: { i } });
 }
 
-/** A SQLite file log with its states in the same file, and a projector thread over both. */
+/** A SQLite file log with its states beside it, as `serve` opens them, and a projector thread over both. */
 async function threadOn(t: ExecutionContext, projections: ProjectionSource[], extra: Partial<StartProjectorThreadOptions> = {}) {
   const path = await tempFile(t);
   const store = openSqliteEventStore({ path });

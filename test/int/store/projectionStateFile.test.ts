@@ -23,8 +23,9 @@ test('projection states live in a file of their own next to the log: no projecti
   states.commit(firstCommit('{"n":1}'));
   t.is(states.path, projectionStatePath(path));
   t.is(projectionStatePath(path), path.replace(/events\.db$/, 'events.projections.db'));
-  t.is(projectionStatePath('/data/log'), '/data/log.projections.db');
-  t.deepEqual(tablesOf(states.path!), ['projection_checkpoints', 'projection_states']);
+  t.is(projectionStatePath('/data/log'), '/data/log-projections.db');
+  t.not(projectionStatePath('/data/events'), projectionStatePath('/data/events.db'), 'two logs never share a state file');
+  t.deepEqual(tablesOf(states.path!), ['projection_checkpoints', 'projection_meta', 'projection_states']);
   t.false(tablesOf(path).some((name) => name.startsWith('projection_')));
   t.is(openProjectionState('sqlite::memory:').path, undefined, 'memory logs keep memory states');
 });
@@ -50,7 +51,7 @@ test('an event append commits while the state file is locked for writing, and a 
   t.is(states.readState('x', ''), '{"n":1}');
 });
 
-test('states an earlier version kept in the log file are copied over once, with their checkpoints', async (t) => {
+test('states an earlier version kept in the log file are copied over once, with their checkpoints, and a reset does not bring them back', async (t) => {
   const path = await tempFile(t, 'events.db');
   const legacy = openSqliteProjectionState(path);
   legacy.commit(firstCommit('{"n":1}'));
@@ -63,9 +64,15 @@ test('states an earlier version kept in the log file are copied over once, with 
   states.commit([{ name: 'x', expected: { commit: 1n, prepare: 1n }, checkpoint: { position: { commit: 2n, prepare: 2n }, sourceHash: 'h', status: 'running', reason: null }, partitions: [['', '{"n":2}']] }]);
   states.close();
   const again = openProjectionState(`sqlite:${path}`);
-  t.teardown(() => again.close());
   t.is(again.readState('x', ''), '{"n":2}');
   t.is(again.readCheckpoint('x')?.position?.commit, 2n);
+  // A rebuild starts from nothing, whatever the log file still holds.
+  again.reset('x');
+  again.close();
+  const rebuilt = openProjectionState(`sqlite:${path}`);
+  t.teardown(() => rebuilt.close());
+  t.is(rebuilt.readCheckpoint('x'), undefined);
+  t.deepEqual(rebuilt.listProjections(), []);
 });
 
 test('legacy tables of another layout are left alone: the new state file starts empty and the log file is not created', async (t) => {
