@@ -7,7 +7,7 @@ import type { EventStore } from '../store/types.js';
  * so a host app and several engines in one process do not collide).
  *
  * Label values are bounded: server names come from configuration (the engine reports every
- * other server, user-managed ones included, as `user_managed`), failure reasons are the
+ * other server, user-managed ones included, as `(user-managed)`), failure reasons are the
  * engine's error codes or RFC 6749 codes (validated by the flow core), routes are route
  * patterns, never raw paths.
  */

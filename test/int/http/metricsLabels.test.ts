@@ -21,7 +21,7 @@ test('a user-managed server is counted under one fixed label and its name stays 
   }
 
   const metrics = await (await app.call('/metrics')).text();
-  t.regex(metrics, /flow_engine_flows_started_total\{server="user_managed"\} 1/);
+  t.regex(metrics, /flow_engine_flows_started_total\{server="\(user-managed\)"\} 1/);
   t.regex(metrics, /flow_engine_flows_started_total\{server="files"\} 1/);
   t.false(metrics.includes(serverName), 'the private server name is not on the public page');
 });
