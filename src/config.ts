@@ -37,9 +37,9 @@ const SERVER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.~-]{0,63}$/;
 
 /**
  * A Client ID Metadata Document's URL is the client id, which the draft requires to have a
- * path. `resolveClient` refuses a root one with this same test (the SDK's `isHttpsUrl`), but
- * only once a flow has started, with registration events recorded on every attempt; refused
- * here it is a 400 from the registry and a start-up error naming the key for `MCP_SERVERS`.
+ * path. `clientRoute` refuses a root one with this same test (the SDK's `isHttpsUrl`), but
+ * only once a flow starts, as a 502 on every attempt; refused here it is a 400 from the
+ * registry and a start-up error naming the key for `MCP_SERVERS`.
  *
  * @see https://datatracker.ietf.org/doc/draft-ietf-oauth-client-id-metadata-document/
  */

@@ -121,9 +121,10 @@ export function createEngine(options: CreateEngineOptions): Engine {
       // without a connection stream has no grant, and its grant stream need not be read.
       if (connection.revision !== null && (await hasUsableGrant(grants, input.userId, input.serverName))) return { connected: true };
       if (!connection.current) return { connected: false, flow: await startFlow(deps, { ...input, connection }) };
-      const { flow: previous, waited } = await readAttempt(deps, connection.current.flowId, !input.forceNew);
-      // A callback was exchanging this attempt's code, and it has completed meanwhile.
-      if (waited && previous.value === 'completed' && (await hasUsableGrant(grants, input.userId, input.serverName))) return { connected: true };
+      const previous = await readAttempt(deps, connection.current.flowId, !input.forceNew);
+      // A callback completed this attempt since the grant was read (it was exchanging the code,
+      // or its completion landed in between): the user is connected now.
+      if (previous.value === 'completed' && (await hasUsableGrant(grants, input.userId, input.serverName))) return { connected: true };
       return { connected: false, flow: await startFlow(deps, { ...input, connection, previous }) };
     },
     async bindBrowser({ userId, serverName, correlationId }) {

@@ -63,8 +63,6 @@ export async function obtainClient(
     return { identity, ref: toRef(deps, identity, sealFor), reused: false };
   }
 
-  // What cannot work is refused before a claim is recorded (every start would record one).
-  clientRoute(server, discovery);
   const regKey = registrationKey(serverName, discovery.issuer, redirectUri);
   const stream = clientStream(regKey);
   const deadline = deps.clock.now().getTime() + WAIT_MS;
@@ -90,6 +88,8 @@ export async function obtainClient(
       await pause(round);
       continue;
     }
+    // What cannot work is refused before a claim is recorded (every start would record one).
+    clientRoute(server, discovery);
     const claimId = deps.random.uuid();
     const claim = newEvent('ClientRegistrationStarted', {
       claimId,

@@ -406,6 +406,8 @@ async function recordCompletion(
       grantHead = err.actualVersion;
     }
   }
+  // One by one from here: the grant part first, so not at all for a flow something else ended.
+  if (isFinal(foldFlow(await readDomainEvents(deps.store, job.stream)).value)) return false;
   // On EventStoreDB the grant part may have committed before the flow part failed: appending
   // it again at the revision last tried is then refused, and 'any' is deduplicated by its id.
   let grantRevision: bigint;
@@ -426,20 +428,28 @@ async function loggedOutcome(deps: FlowDeps, job: ExchangeJob): Promise<Callback
 /**
  * Tokens of a flow that ended without them: revoked at the authorization server, and their
  * data key discarded. Where a store without multi-stream transactions committed the grant
- * part before the flow part lost, the grant is disconnected (revoked, key shredded) instead.
+ * part before the flow part lost, and it is still the grant's latest tokens, the grant is
+ * disconnected (revoked, key shredded) instead. Best effort: the callback's answer is what the
+ * log says, whatever happens here.
  */
 async function abandonTokens(deps: FlowDeps, job: ExchangeJob, issued: { stream: string; event: EventData }, tokens: TokenSet, ctx: CommandContext): Promise<void> {
   const { userId, serverName } = job.initiated;
-  const grant = await readDomainEvents(deps.store, issued.stream);
-  if (grant.some((e) => e.id === issued.event.id)) {
-    const readGrant = async () => foldGrant(await readDomainEvents(deps.store, issued.stream));
-    await disconnectGrant(deps, readGrant, { userId, serverName, reason: 'flow_ended' }, ctx);
-    return;
+  try {
+    const grant = await readDomainEvents(deps.store, issued.stream);
+    const latest = grant.findLast((e) => e.type === 'TokensIssued');
+    if (latest?.id === issued.event.id) {
+      const readGrant = async () => foldGrant(await readDomainEvents(deps.store, issued.stream));
+      // This process's token cache sees the grant's new revision at its next check (1 s).
+      await disconnectGrant(deps, readGrant, { userId, serverName, reason: 'flow_ended' }, ctx);
+      return;
+    }
+    const { discovery, client } = recordedClient(deps.sealer, job.initiated);
+    const server = (await deps.resolveServer(serverName, userId)) ?? { url: job.initiated.serverUrl };
+    await revokeTokens(deps, { discovery, client, server }, tokens, serverName);
+    await discardKey(deps, job.keyId);
+  } catch (err) {
+    deps.logger.warn({ flowId: job.flowId, err: String(err) }, 'could not abandon the tokens of a flow that ended without them');
   }
-  const { discovery, client } = recordedClient(deps.sealer, job.initiated);
-  const server = (await deps.resolveServer(serverName, userId)) ?? { url: job.initiated.serverUrl };
-  await revokeTokens(deps, { discovery, client, server }, tokens, serverName);
-  await discardKey(deps, job.keyId);
 }
 
 /** The outcome follows our own claim, so it is appended right after it; false when another event won. */

@@ -84,12 +84,12 @@ const EXCHANGE_WAIT_MS = 12_000;
  * wait). With `waitForExchange`, a flow whose code a callback is exchanging is waited for:
  * it cannot take another browser, and its outcome decides what a start does (a completion may
  * mean the user is connected; a failure is replaced; beside a claimant that died, a new
- * attempt is started). `waited` says whether such an exchange was waited for.
+ * attempt is started).
  */
-export async function readAttempt(deps: FlowDeps, flowId: string, waitForExchange: boolean): Promise<{ flow: FlowState; waited: boolean }> {
+export async function readAttempt(deps: FlowDeps, flowId: string, waitForExchange: boolean): Promise<FlowState> {
   const flow = await pollFlow(deps, flowId, (f) => f.value !== 'new', 5_000);
-  if (!waitForExchange || flow.value !== 'exchanging') return { flow, waited: false };
-  return { flow: await pollFlow(deps, flowId, (f) => f.value !== 'exchanging', EXCHANGE_WAIT_MS), waited: true };
+  if (!waitForExchange || flow.value !== 'exchanging') return flow;
+  return pollFlow(deps, flowId, (f) => f.value !== 'exchanging', EXCHANGE_WAIT_MS);
 }
 
 /**
@@ -113,7 +113,7 @@ export async function startFlow(deps: FlowDeps, input: StartFlowInput): Promise<
     const nowMs = deps.clock.now().getTime();
     let previous: FlowState | null = null;
     if (conn.current) {
-      previous = attempt === 1 && input.connection && input.previous ? input.previous : (await readAttempt(deps, conn.current.flowId, !input.forceNew)).flow;
+      previous = attempt === 1 && input.connection && input.previous ? input.previous : await readAttempt(deps, conn.current.flowId, !input.forceNew);
       if (!input.forceNew && isLiveAt(previous, nowMs)) {
         const joined = await join(deps, conn.current.flowId, ctx());
         if (joined) {

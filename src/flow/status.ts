@@ -1,4 +1,4 @@
-import type { FlowContext, FlowStateValue } from './machine.js';
+import { EXCHANGE_GRACE_MS, type FlowContext, type FlowStateValue } from './machine.js';
 
 /** The status names of the HTTP contract (`GET /api/mcp/oauth/status/:flowId`). */
 export type FlowStatus = 'PENDING' | 'COMPLETED' | 'FAILED' | 'CANCELLED' | 'EXPIRED';
@@ -17,8 +17,8 @@ export interface FlowStatusView {
 /**
  * Status of a flow from its machine state. A pending flow past its expiry already reads as
  * EXPIRED, before the expiry worker records `FlowExpired`. One whose code is being exchanged
- * reads PENDING until it ends: past its expiry it may still complete (machine v2's exchange
- * grace), and only `FlowExpired` says it will not.
+ * may still complete past its expiry (machine v2's exchange grace, counted from the exchange's
+ * start, which came before the expiry): it reads PENDING until the grace past the expiry.
  */
 export function flowStatusOf(value: FlowStateValue, context: Pick<FlowContext, 'expiresAt'>, nowMs: number): FlowStatus {
   switch (value) {
@@ -32,7 +32,7 @@ export function flowStatusOf(value: FlowStateValue, context: Pick<FlowContext, '
     case 'expired':
       return 'EXPIRED';
     case 'exchanging':
-      return 'PENDING';
+      return nowMs >= context.expiresAt + EXCHANGE_GRACE_MS ? 'EXPIRED' : 'PENDING';
     default:
       return nowMs >= context.expiresAt ? 'EXPIRED' : 'PENDING';
   }

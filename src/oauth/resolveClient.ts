@@ -13,23 +13,6 @@ export interface ResolveClientDeps {
 const SECRET_FIELDS = new Set(['client_secret', 'registration_access_token']);
 
 /**
- * Obtains a client identity for one authorization server, in the MCP spec's priority order:
- *
- * 1. pre-registered credentials from the server's config (`client_id`, `client_secret`);
- * 2. a Client ID Metadata Document when the AS advertises
- *    `client_id_metadata_document_supported` and `client_metadata_url` is configured
- *    (no HTTP call: the URL is the client id);
- * 3. RFC 7591 Dynamic Client Registration, with `application_type: "web"` (MCP 2026-07-28
- *    makes it a MUST; the SDK's metadata schema would strip it, so it is sent verbatim);
- * 4. otherwise `NO_CLIENT_IDENTITY`.
- *
- * Registration errors are `REGISTRATION_FAILED` with `details.oauthError` (RFC 7591 §3.2.2).
- * The identity is stamped with the issuer it belongs to (per-AS credential binding).
- *
- * @see https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization#client-registration-approaches
- * @see https://www.rfc-editor.org/rfc/rfc7591
- */
-/**
  * How the client identity will be obtained, in the spec's priority (pre-registered, Client ID
  * Metadata Document when advertised, dynamic registration), decided from configuration and
  * discovery alone: what cannot work (`CONFIG_INVALID`, `NO_CLIENT_IDENTITY`) is known before
@@ -54,6 +37,23 @@ export function clientRoute(server: McpServerConfig, discovery: DiscoveryResult)
   return 'dcr';
 }
 
+/**
+ * Obtains a client identity for one authorization server, in the MCP spec's priority order:
+ *
+ * 1. pre-registered credentials from the server's config (`client_id`, `client_secret`);
+ * 2. a Client ID Metadata Document when the AS advertises
+ *    `client_id_metadata_document_supported` and `client_metadata_url` is configured
+ *    (no HTTP call: the URL is the client id);
+ * 3. RFC 7591 Dynamic Client Registration, with `application_type: "web"` (MCP 2026-07-28
+ *    makes it a MUST; the SDK's metadata schema would strip it, so it is sent verbatim);
+ * 4. otherwise `NO_CLIENT_IDENTITY`.
+ *
+ * Registration errors are `REGISTRATION_FAILED` with `details.oauthError` (RFC 7591 §3.2.2).
+ * The identity is stamped with the issuer it belongs to (per-AS credential binding).
+ *
+ * @see https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization#client-registration-approaches
+ * @see https://www.rfc-editor.org/rfc/rfc7591
+ */
 export async function resolveClient(input: RegisterInput, deps: ResolveClientDeps): Promise<ClientIdentity> {
   const { discovery, redirectUri, server } = input;
   const oauth = server.oauth ?? {};

@@ -181,9 +181,10 @@ function copyLegacyStates(db: Database, legacyPath: string): void {
       return checkpoints.length;
     });
   } catch {
-    // Unreadable, or an older layout of the tables: this file stays empty and the projector
-    // rebuilds from the log, as after losing the state file, which is all it holds. Marked,
-    // so that it is not tried at every start.
+    // Unreadable, an older layout of the tables, or the copy itself failed (a full disk): this
+    // file stays empty and the projector rebuilds from the log, as after losing the state
+    // file, which is all it holds; slower, never wrong. Marked, so that it is not tried at
+    // every start.
     try {
       once(() => 0);
     } catch {

@@ -111,3 +111,15 @@ test('a reinitialize while a callback exchanges the code waits for it and answer
   t.deepEqual(await again, { connected: true }, 'no second attempt for a user who has just connected');
   t.like(await h.engine.getConnectionStatus('alice', 'files'), { connectionState: 'connected' });
 });
+
+test('a flow whose claimant died reads EXPIRED once the exchange grace past its expiry is over, with no expiry recorded', async (t) => {
+  const { h, clock, exchanging } = await heldExchange(t);
+  const { started, callback } = await h.authorize('alice', 'files');
+  // Its claimant never reports back (released only after the store has closed).
+  h.callback('files', callback, started.bindingSecret).catch(() => undefined);
+  await exchanging;
+  clock.advance(TTL + 1000);
+  t.is((await h.engine.getFlowStatus(started.flowId))?.status, 'PENDING', 'it may still complete');
+  clock.advance(EXCHANGE_GRACE_MS);
+  t.is((await h.engine.getFlowStatus(started.flowId))?.status, 'EXPIRED');
+});
