@@ -160,8 +160,10 @@ export function createEngine(options: CreateEngineOptions): Engine {
   };
 }
 
-/** The server name flow counters carry for every server that is not in `config.servers`. */
-// Outside the server-name syntax (names start with a letter or digit): no server can share it.
+/**
+ * The server name flow counters carry for every server that is not in `config.servers`:
+ * outside the server-name syntax (names start with a letter or digit), so no server shares it.
+ */
 export const USER_MANAGED_LABEL = '(user-managed)';
 
 function configuredServersOnly(observer: FlowObserver, servers: EngineConfig['servers']): FlowObserver {

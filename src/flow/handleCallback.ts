@@ -15,9 +15,9 @@ import { applyDecision, decideFlow, decideFlowState, type FlowCommand } from './
 import type { CommandContext } from './newEvent.js';
 import { hashEquals, parseState, sha256 } from './secrets.js';
 import { flowStream } from './streams.js';
-import { newDataKeyId, tokensIssuedEvent } from '../grants/recordTokens.js';
 import { disconnectGrant } from '../grants/disconnect.js';
 import { foldGrant } from '../grants/fold.js';
+import { newDataKeyId, tokensIssuedEvent } from '../grants/recordTokens.js';
 import { revokeTokens } from '../grants/revokeTokens.js';
 import type { AppendResult, Durability, EventData } from '../store/types.js';
 import type { KnownFlow } from './recentFlows.js';

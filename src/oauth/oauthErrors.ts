@@ -4,7 +4,6 @@ import { EngineError, isEngineError, quote } from '../errors.js';
 import type { FetchLike } from './guardedFetch.js';
 import { isOAuthErrorCode } from './oauthErrorCode.js';
 
-
 /** What the last failed response of an exchange looked like (no body kept: it is not ours). */
 export interface FailedResponse {
   status: number;

@@ -150,7 +150,8 @@ export function openSqliteProjectionState(path: string, options: SqliteProjectio
 
 /** See {@link SqliteProjectionStateOptions.legacyPath}. */
 function copyLegacyStates(db: Database, legacyPath: string): void {
-  const looked = (): boolean => db.prepare(`SELECT 1 FROM projection_meta WHERE key = '${LEGACY_MARK}'`).get() !== undefined;
+  const marked = db.prepare(`SELECT 1 FROM projection_meta WHERE key = '${LEGACY_MARK}'`);
+  const looked = (): boolean => marked.get() !== undefined;
   if (looked()) return;
   const mark = db.prepare(`INSERT OR IGNORE INTO projection_meta (key, value) VALUES ('${LEGACY_MARK}', ?)`);
   // IMMEDIATE, and the mark checked again inside: of several connections opening at once (the
