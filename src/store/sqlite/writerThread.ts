@@ -152,17 +152,26 @@ const SLOW_WINDOW_MS = 1000;
 const SLOW_WINDOW_MAX_MS = 30_000;
 /**
  * WAL pages between two checkpoints asked of the thread: SQLite's own cadence. A commit writes
- * from ~4 pages (a lone append) to ~40 (a turn of 200 callbacks), so the commits between two
- * checkpoints follow the pages per commit the last checkpoint found (starting at
- * {@link CHECKPOINT_FIRST_AFTER}, within {@link CHECKPOINT_MIN_COMMITS}–{@link CHECKPOINT_MAX_COMMITS});
- * a fixed 100 commits let ~3,700 pages go by under bench/http and cost single appends ~2× the
- * checkpoints.
+ * from ~4 pages (a lone append) to ~400 (a turn of 270 jobs under bench/http), so the pages
+ * are counted by the jobs committed, times the pages a job wrote between the last two
+ * checkpoints (starting at {@link FIRST_PAGES_PER_JOB}, kept within
+ * {@link MIN_PAGES_PER_JOB}–{@link MAX_PAGES_PER_JOB}). Counted by commits instead (the pages
+ * per commit learnt at warm-up), the thread was asked once every ~10 s of bench/http load
+ * while the WAL grew by ~8,000 pages a second, and the connection's own checkpoints did the
+ * copying on the event loop.
  */
 const CHECKPOINT_PAGES = 1000;
-const CHECKPOINT_FIRST_AFTER = 100;
-/** The fewest commits between two checkpoints asked of the thread. */
-const CHECKPOINT_MIN_COMMITS = 10;
-const CHECKPOINT_MAX_COMMITS = 1000;
+const FIRST_PAGES_PER_JOB = 4;
+const MIN_PAGES_PER_JOB = 0.1;
+const MAX_PAGES_PER_JOB = 50;
+/**
+ * How long writers must have been alone before checkpoints go back to the caller's
+ * connection. Longer than {@link CONTENTION_WINDOW_MS}: under steady load durable writes come
+ * in waves 100–300 ms apart, and each switch back set the connection's own threshold to
+ * {@link LONE_CHECKPOINT_PAGES}, so its next commit copied the whole WAL on the event loop
+ * (measured under bench/http: ~4,000 pages every ~0.7 s, a 50–100 ms stall each).
+ */
+const CHECKPOINT_ALONE_MS = 2000;
 /**
  * WAL pages past which the caller's connection checkpoints by itself while the thread does it
  * (a safety net for a thread that cannot run), and while writers are alone (SQLite's default).
@@ -229,11 +238,13 @@ interface Queued {
  * writer would pay the thread's wake-up on every write). Otherwise the whole turn goes to the
  * thread, in one message, where fsyncs of contending writers overlap and spare the loop.
  *
- * While writers contend the event store's checkpoints run on the thread: copying the WAL into
- * the file and its fsync took up to 20 ms on the loop, where ~200 requests waited for them.
- * (A lone writer's connection checkpoints by itself, at SQLite's 1000 pages: on the thread,
- * concurrent with its fsyncs, they cost sequential appends ~10%.) About every {@link CHECKPOINT_PAGES} WAL pages of the
- * caller's connection the thread runs a PASSIVE one, which inline commits do not wait for, and a RESTART of at most 25 ms when the WAL has kept growing
+ * While writers contend, and for {@link CHECKPOINT_ALONE_MS} after, the event store's
+ * checkpoints run on the thread: copying the WAL into the file and its fsync took up to 20 ms
+ * on the loop, where ~200 requests waited for them. (A lone writer's connection checkpoints by
+ * itself, at SQLite's 1000 pages: on the thread, concurrent with its fsyncs, they cost
+ * sequential appends ~10%.) About every {@link CHECKPOINT_PAGES} WAL pages of the caller's
+ * connection (estimated from the jobs committed) the thread runs a PASSIVE one, which inline
+ * commits do not wait for, and a RESTART of at most 25 ms when the WAL has kept growing
  * (`walCheckpoint.ts`); the caller's connection checkpoints by itself only past
  * {@link INLINE_CHECKPOINT_PAGES}. The thread's own connection checkpoints as usual.
  *
@@ -258,8 +269,9 @@ export function createThreadWriter(options: SqliteStoreOptions, onCommitted: () 
   };
 
   const slowCommitMs = options.slowCommitMs ?? SLOW_COMMIT_MS;
-  let sinceCheckpoint = 0;
-  let checkpointEvery = CHECKPOINT_FIRST_AFTER;
+  /** Jobs committed since the thread was last asked to checkpoint, and the pages each wrote. */
+  let jobsSinceCheckpoint = 0;
+  let pagesPerJob = FIRST_PAGES_PER_JOB;
   let checkpointing = false;
   /** The WAL's pages at the last checkpoint, to count the pages written since. */
   let lastLog = 0;
@@ -269,7 +281,7 @@ export function createThreadWriter(options: SqliteStoreOptions, onCommitted: () 
   const placeCheckpoints = (onThread: boolean): void => {
     if (onThread === checkpointsOnThread || closed) return;
     checkpointsOnThread = onThread;
-    sinceCheckpoint = 0;
+    jobsSinceCheckpoint = 0;
     inline.db.pragma(`wal_autocheckpoint = ${onThread ? INLINE_CHECKPOINT_PAGES : LONE_CHECKPOINT_PAGES}`);
   };
   let commitMsAverage: number | undefined;
@@ -293,9 +305,11 @@ export function createThreadWriter(options: SqliteStoreOptions, onCommitted: () 
     }
     // A thread that stopped lately (it failed to start, or died) is not started again for
     // every checkpoint: the connection's own checkpoint is the safety net meanwhile.
-    if (!checkpointsOnThread || ++sinceCheckpoint < checkpointEvery || checkpointing || closed || now - lastThreadStopAt <= THREAD_RETRY_MS) return;
-    const commits = sinceCheckpoint;
-    sinceCheckpoint = 0;
+    if (!checkpointsOnThread) return;
+    jobsSinceCheckpoint += jobs;
+    if (jobsSinceCheckpoint * pagesPerJob < CHECKPOINT_PAGES || checkpointing || closed || now - lastThreadStopAt <= THREAD_RETRY_MS) return;
+    const jobsCounted = jobsSinceCheckpoint;
+    jobsSinceCheckpoint = 0;
     checkpointing = true;
     let asked: Promise<unknown>;
     try {
@@ -312,8 +326,7 @@ export function createThreadWriter(options: SqliteStoreOptions, onCommitted: () 
         // Pages written since the last ask: the WAL's growth if it did not start over since.
         const written = log > lastLog ? log - lastLog : log;
         lastLog = restart === 'done' ? 0 : log;
-        const pagesPerCommit = Math.max(1, written / commits);
-        checkpointEvery = Math.min(CHECKPOINT_MAX_COMMITS, Math.max(CHECKPOINT_MIN_COMMITS, Math.round(CHECKPOINT_PAGES / pagesPerCommit)));
+        pagesPerJob = Math.min(MAX_PAGES_PER_JOB, Math.max(MIN_PAGES_PER_JOB, written / jobsCounted));
       },
       () => undefined,
     ).finally(() => {
@@ -346,7 +359,7 @@ export function createThreadWriter(options: SqliteStoreOptions, onCommitted: () 
     // is busy.
     if (durable > 1 || (durable > 0 && !idle)) contendedAt = now;
     const alone = now - contendedAt > CONTENTION_WINDOW_MS;
-    placeCheckpoints(!alone);
+    placeCheckpoints(now - contendedAt <= CHECKPOINT_ALONE_MS);
     const fastDisk = slowCommitMs > 0 && now >= slowUntil;
     if (fastDisk && !idle && !noWait) {
       // The thread still has writes of an earlier turn (refused as busy here): this turn waits

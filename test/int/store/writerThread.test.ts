@@ -188,20 +188,56 @@ test.serial('while writers contend the thread checkpoints; a lone writer\'s conn
   t.is(autocheckpoint(), 1000, 'alone: SQLite\'s own checkpoints on the caller\'s connection');
   const fileBytes = () => statSync(path).size;
   const before = fileBytes();
-  // 110 turns of two durable writers: ~4 pages a commit, well under the connection's own
+  // 130 turns of two durable writers: ~4 pages a commit, well under the connection's own
   // checkpoint, so only the checkpoint asked of the thread copies them into the database file.
   const pad = 'x'.repeat(1500);
-  for (let i = 0; i < 110; i++) {
+  for (let i = 0; i < 130; i++) {
     await Promise.all([store.appendToStream(`a-${i}`, { type: 'E', data: { pad } }), store.appendToStream(`b-${i}`, { type: 'E', data: { pad } })]);
   }
   t.is(autocheckpoint(), 10_000, 'contending: the connection keeps only a safety net');
   const until = Date.now() + 10_000;
   while (fileBytes() === before && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
   t.true(fileBytes() > before, `the database file grew from ${before} bytes once the thread checkpointed (now ${fileBytes()})`);
-  await new Promise((r) => setTimeout(r, 300));
+  await new Promise((r) => setTimeout(r, 2100));
   await store.appendToStream('s-lone', { type: 'E', data: {} });
   t.is(autocheckpoint(), 1000, 'alone again after a quiet spell');
-  t.is((await collect(store.readAll())).length, 222);
+  t.is((await collect(store.readAll())).length, 262);
+});
+
+test.serial('a few turns of many writers each ask the thread to checkpoint: the pages count, not the commits', async (t) => {
+  const path = await tempFile(t);
+  const store = openSqliteEventStore({ path, slowCommitMs: 60_000 });
+  t.teardown(() => store.close());
+  await store.appendToStream('s-0', { type: 'Seed', data: {} });
+  const fileBytes = () => statSync(path).size;
+  const before = fileBytes();
+  // Six turns of 300 durable writers (as under bench/http's waves): ~2,000 WAL pages in six
+  // commits, under the connection's own safety net of 10,000.
+  const pad = 'x'.repeat(1500);
+  for (let turn = 0; turn < 6; turn++) {
+    await Promise.all(Array.from({ length: 300 }, (_, i) => store.appendToStream(`w-${turn}-${i}`, { type: 'E', data: { pad } })));
+  }
+  t.is(store.sharedAccess().db.pragma('wal_autocheckpoint', { simple: true }), 10_000, 'the connection only keeps its safety net');
+  const until = Date.now() + 10_000;
+  while (fileBytes() === before && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  t.true(fileBytes() > before, `the thread copied the WAL into the database file (${before} bytes, now ${fileBytes()})`);
+});
+
+test.serial('checkpoints stay on the thread between waves of writers a few hundred ms apart', async (t) => {
+  const path = await tempFile(t);
+  const store = openSqliteEventStore({ path, slowCommitMs: 60_000 });
+  t.teardown(() => store.close());
+  const db = store.sharedAccess().db;
+  const autocheckpoint = () => db.pragma('wal_autocheckpoint', { simple: true });
+  for (let wave = 0; wave < 3; wave++) {
+    await Promise.all(Array.from({ length: 20 }, (_, i) => store.appendToStream(`w-${wave}-${i}`, { type: 'E', data: {} })));
+    t.is(autocheckpoint(), 10_000, `wave ${wave}: contending`);
+    await new Promise((r) => setTimeout(r, 300));
+    // A turn with one writer between the waves: set back to 1000 pages, the connection's next
+    // commit would copy the whole WAL on the event loop.
+    await store.appendToStream('s-between', { type: 'E', data: {} });
+    t.is(autocheckpoint(), 10_000, `after wave ${wave}: still the thread's`);
+  }
 });
 
 test.serial('an inline commit never waits for a lock held elsewhere: the turn goes to the thread and the event loop keeps running', async (t) => {
