@@ -11,7 +11,7 @@ import { applyDecision, decideFlow, decideFlowState, isLiveAt } from './decide.j
 import type { FlowEventData } from './events.js';
 import { newEvent, type CommandContext } from './newEvent.js';
 import { composeState, sha256 } from './secrets.js';
-import { connectionStream, flowStream } from './streams.js';
+import { connectionStream, flowStream, newFlowId } from './streams.js';
 
 export interface StartFlowInput {
   userId: string;
@@ -187,7 +187,7 @@ async function prepare(deps: FlowDeps, input: StartFlowInput, server: NonNullabl
   const { userId, serverName } = input;
   const redirectUri = redirectUriFor(deps.publicUrl, serverName);
   const discovery = await deps.driver.discover({ serverName, server, ...(input.challenge ? { challenge: input.challenge } : {}) });
-  const flowId = deps.random.token(16);
+  const flowId = newFlowId(ctx.now, deps.random);
   const stream = flowStream(flowId);
   const state = composeState(flowId, deps.random.token(32));
   const bindingSecret = deps.random.token(32);

@@ -37,3 +37,18 @@ test('token calls use the recorded token endpoint, wherever the AS serves it', a
   const initiated = (await eventsOf(h.store, 'flow'))[0]!.data as { discovery: { tokenEndpoint: string } };
   t.is(initiated.discovery.tokenEndpoint, `${peers.as.issuer}/oauth2/v1/token`);
 });
+
+test('a flow\'s id starts with its start time: flows started later sort later in the stream index', async (t) => {
+  const peers = await startPeers('sdk');
+  let ms = Date.UTC(2026, 10, 27, 14);
+  const h = await startEngine({ servers: { files: { url: peers.mcp.url } }, clock: { now: () => new Date(ms) } });
+  t.teardown(async () => { await h.close(); await peers.stop(); });
+  const ids: string[] = [];
+  for (const user of ['zed', 'amy', 'bob']) {
+    ids.push((await h.engine.startFlow({ userId: user, serverName: 'files', correlationId: 't' })).flowId);
+    ms += 1;
+  }
+  t.is(ids[0]!.slice(0, 9), Date.UTC(2026, 10, 27, 14).toString(36).padStart(9, '0'));
+  t.deepEqual([...ids].sort(), ids);
+  t.deepEqual((await eventsOf(h.store, 'flow')).filter((e) => e.type === 'FlowInitiated').map((e) => e.stream), ids.map((id) => `flow-${id}`));
+});
