@@ -31,8 +31,10 @@ const FLOW_TIME_DIGITS = 9;
  * then 128 random bits. The store indexes streams by id, and a random id put each new flow's
  * three commits (initiated, exchange, completion) on three random index pages; sorted, the
  * flows in flight share the pages at the index's end: 5.3 WAL pages a flow under bench/http
- * instead of 7.7. The random part alone makes it unguessable; the time part tells only when the
- * flow started, which its events say anyway.
+ * instead of 7.7. The random part alone makes it unguessable. The time part tells when the flow
+ * started, to the millisecond by the engine's clock: the id is in the OAuth `state`, so the
+ * authorization server, the browser's history and a Referer header see it, and it tells them
+ * no more than the moment the user was sent there.
  */
 export const newFlowId = (now: Date, random: Random): string =>
   now.getTime().toString(36).padStart(FLOW_TIME_DIGITS, '0') + random.token(16);

@@ -1,6 +1,6 @@
 import { EngineError, ErrorCode, quote } from '../errors.js';
 
-/** Flow ids are the engine's random tokens (base64url); anything else cannot name a flow. */
+/** Flow ids are base64url (`newFlowId`: a start time, then a random token); anything else cannot name a flow. */
 const FLOW_ID = /^[A-Za-z0-9_-]{16,64}$/;
 
 /** A query parameter given exactly once, or undefined (absent, repeated or oversized). */

@@ -7,7 +7,6 @@ import { groupCommitFor } from './groupCommit.js';
 import { isBusy, withBusyTimeout } from './busy.js';
 import { DEFAULT_BUSY_TIMEOUT_MS, type SqliteStoreOptions } from './sqliteOptions.js';
 import type { SqliteWriter } from './sqliteWriter.js';
-import type { CheckpointOutcome } from './walCheckpoint.js';
 import { fromWireError, writerStopped, type WriterReply, type WriterRequest } from './writerWire.js';
 
 const ENTRY = siblingEntry('writerWorker', import.meta.url);
@@ -151,19 +150,17 @@ export const judgedCommitMs = (commitMs: number, jobs: number): number =>
 const SLOW_WINDOW_MS = 1000;
 const SLOW_WINDOW_MAX_MS = 30_000;
 /**
- * WAL pages between two checkpoints asked of the thread: SQLite's own cadence. A commit writes
- * from ~4 pages (a lone append) to ~400 (a turn of 270 jobs under bench/http), so the pages
- * are counted by the jobs committed, times the pages a job wrote between the last two
- * checkpoints (starting at {@link FIRST_PAGES_PER_JOB}, kept within
- * {@link MIN_PAGES_PER_JOB}–{@link MAX_PAGES_PER_JOB}). Counted by commits instead (the pages
- * per commit learnt at warm-up), the thread was asked once every ~10 s of bench/http load
- * while the WAL grew by ~8,000 pages a second, and the connection's own checkpoints did the
- * copying on the event loop.
+ * WAL pages between two checkpoints asked of the thread: SQLite's own cadence. Counted as the
+ * jobs committed times {@link PAGES_PER_JOB}: a job's pages vary far less than a commit's (from
+ * ~4 for a lone append to ~400 for a turn of 270 jobs under bench/http), and SQLite reports no
+ * pages written (the WAL starts over whenever a checkpoint has copied it all, so its length
+ * cannot be used to count them). Counted by commits (the pages per commit learnt at warm-up,
+ * ~7), the thread was asked once every ~10 s of bench/http load while the WAL grew by ~8,000
+ * pages a second, and the connection's own checkpoints did the copying on the event loop.
  */
 const CHECKPOINT_PAGES = 1000;
-const FIRST_PAGES_PER_JOB = 4;
-const MIN_PAGES_PER_JOB = 0.1;
-const MAX_PAGES_PER_JOB = 50;
+/** WAL pages a job writes, for {@link CHECKPOINT_PAGES}: 1.3–2.0 measured under bench/http. */
+const PAGES_PER_JOB = 2;
 /**
  * How long writers must have been alone before checkpoints go back to the caller's
  * connection. Longer than {@link CONTENTION_WINDOW_MS}: under steady load durable writes come
@@ -269,14 +266,12 @@ export function createThreadWriter(options: SqliteStoreOptions, onCommitted: () 
   };
 
   const slowCommitMs = options.slowCommitMs ?? SLOW_COMMIT_MS;
-  /** Jobs committed since the thread was last asked to checkpoint, and the pages each wrote. */
+  /** Jobs committed since the thread was last asked to checkpoint. */
   let jobsSinceCheckpoint = 0;
-  let pagesPerJob = FIRST_PAGES_PER_JOB;
   let checkpointing = false;
-  /** The WAL's pages at the last checkpoint, to count the pages written since. */
-  let lastLog = 0;
   // Who checkpoints (see above): the connection itself while writers are alone, the thread
-  // once they contend. Switched only when that changes.
+  // from their first contention until CHECKPOINT_ALONE_MS after their last. Switched only
+  // when that changes.
   let checkpointsOnThread = false;
   const placeCheckpoints = (onThread: boolean): void => {
     if (onThread === checkpointsOnThread || closed) return;
@@ -303,12 +298,11 @@ export function createThreadWriter(options: SqliteStoreOptions, onCommitted: () 
         slowWindowMs = Math.min(slowWindowMs * 2, SLOW_WINDOW_MAX_MS);
       }
     }
-    // A thread that stopped lately (it failed to start, or died) is not started again for
-    // every checkpoint: the connection's own checkpoint is the safety net meanwhile.
     if (!checkpointsOnThread) return;
     jobsSinceCheckpoint += jobs;
-    if (jobsSinceCheckpoint * pagesPerJob < CHECKPOINT_PAGES || checkpointing || closed || now - lastThreadStopAt <= THREAD_RETRY_MS) return;
-    const jobsCounted = jobsSinceCheckpoint;
+    // A thread that stopped lately (it failed to start, or died) is not started again for
+    // every checkpoint: the connection's own checkpoint is the safety net meanwhile.
+    if (jobsSinceCheckpoint * PAGES_PER_JOB < CHECKPOINT_PAGES || checkpointing || closed || now - lastThreadStopAt <= THREAD_RETRY_MS) return;
     jobsSinceCheckpoint = 0;
     checkpointing = true;
     let asked: Promise<unknown>;
@@ -318,18 +312,8 @@ export function createThreadWriter(options: SqliteStoreOptions, onCommitted: () 
       lastThreadStopAt = now;
       asked = Promise.reject(err);
     }
-    asked.then(
-      (outcome) => {
-        const { log, restart } = outcome as CheckpointOutcome;
-        // -1: SQLite could not checkpoint now (another connection was); no count to learn from.
-        if (log <= 0) return;
-        // Pages written since the last ask: the WAL's growth if it did not start over since.
-        const written = log > lastLog ? log - lastLog : log;
-        lastLog = restart === 'done' ? 0 : log;
-        pagesPerJob = Math.min(MAX_PAGES_PER_JOB, Math.max(MIN_PAGES_PER_JOB, written / jobsCounted));
-      },
-      () => undefined,
-    ).finally(() => {
+    // Its outcome needs no answer: a RESTART that gave up backs off on the thread.
+    asked.catch(() => undefined).finally(() => {
       checkpointing = false;
     });
   });
