@@ -38,8 +38,20 @@ function end(s, e, state, error, oauthError) {
   return s;
 }
 
-function pastExpiry(s, e) {
-  return Date.parse(atOf(e)) >= Date.parse(s.expiresAt);
+/*
+ * The flow machine's expiry guard (src/flow/machine.ts, isPastExchangeExpiry): an expiry counts
+ * at or past the flow's expiry; mid-exchange, one written by machine v2 only 60 s (the
+ * machine's EXCHANGE_GRACE_MS) past the exchange's start as well, so a live claimant's outcome
+ * is never overtaken. Expiries written by machine v1 keep v1's rule.
+ */
+var EXCHANGE_GRACE_MS = 60000;
+
+function expiryAccepted(f, e) {
+  var at = Date.parse(atOf(e));
+  // Written this way a missing time (NaN) is never past anything.
+  if (!(at >= Date.parse(f.expiresAt))) return false;
+  if (f.state !== 'exchanging' || !f.exchangeStartedAt) return true;
+  return e.metadata.machineVersion < 2 || at >= Date.parse(f.exchangeStartedAt) + EXCHANGE_GRACE_MS;
 }
 
 function isCurrentExchange(s, e) {
@@ -66,6 +78,7 @@ fromCategory('flow')
         registrationKey: null,
         reusedClient: false,
         exchangeId: null,
+        exchangeStartedAt: null,
         supersededBy: null
       };
     },
@@ -99,6 +112,7 @@ fromCategory('flow')
       if (s.state !== 'pending') return s;
       s.state = 'exchanging';
       s.exchangeId = e.data.exchangeId;
+      s.exchangeStartedAt = atOf(e);
       s.updatedAt = atOf(e);
       return s;
     },
@@ -121,7 +135,7 @@ fromCategory('flow')
       return end(s, e, 'cancelled', 'flow_cancelled', null);
     },
     FlowExpired: function (s, e) {
-      if (!isOpen(s) || !pastExpiry(s, e)) return s;
+      if (!isOpen(s) || !expiryAccepted(s, e)) return s;
       return end(s, e, 'expired', 'flow_expired', null);
     },
     FlowSuperseded: function (s, e) {

@@ -79,6 +79,22 @@ function end(s, e, status, error) {
   return s;
 }
 
+/*
+ * The flow machine's expiry guard (src/flow/machine.ts, isPastExchangeExpiry): an expiry counts
+ * at or past the flow's expiry; mid-exchange, one written by machine v2 only 60 s (the
+ * machine's EXCHANGE_GRACE_MS) past the exchange's start as well, so a live claimant's outcome
+ * is never overtaken. Expiries written by machine v1 keep v1's rule.
+ */
+var EXCHANGE_GRACE_MS = 60000;
+
+function expiryAccepted(f, e) {
+  var at = Date.parse(atOf(e));
+  // Written this way a missing time (NaN) is never past anything.
+  if (!(at >= Date.parse(f.expiresAt))) return false;
+  if (f.state !== 'exchanging' || !f.exchangeStartedAt) return true;
+  return e.metadata.machineVersion < 2 || at >= Date.parse(f.exchangeStartedAt) + EXCHANGE_GRACE_MS;
+}
+
 function openFlow(s, e, state) {
   var f = s.open[e.streamId];
   return f && f.state === state ? f : null;
@@ -102,7 +118,7 @@ fromCategory('flow')
     FlowInitiated: function (s, e) {
       if (s.open[e.streamId]) return s;
       var d = e.data;
-      s.open[e.streamId] = { serverName: d.serverName, state: 'pending', exchangeId: null, initiatedAt: atOf(e), expiresAt: d.expiresAt };
+      s.open[e.streamId] = { serverName: d.serverName, state: 'pending', exchangeId: null, exchangeStartedAt: null, initiatedAt: atOf(e), expiresAt: d.expiresAt };
       server(s, d.serverName).PENDING++;
       s.totals.initiated++;
       s.totals.PENDING++;
@@ -117,6 +133,7 @@ fromCategory('flow')
       if (f) {
         f.state = 'exchanging';
         f.exchangeId = e.data.exchangeId;
+        f.exchangeStartedAt = atOf(e);
       }
       return s;
     },
@@ -141,7 +158,7 @@ fromCategory('flow')
     },
     FlowExpired: function (s, e) {
       var f = s.open[e.streamId];
-      return f && Date.parse(atOf(e)) >= Date.parse(f.expiresAt) ? end(s, e, 'EXPIRED', 'flow_expired') : s;
+      return f && expiryAccepted(f, e) ? end(s, e, 'EXPIRED', 'flow_expired') : s;
     }
   })
   .outputState();

@@ -20,6 +20,8 @@ export interface FlowStatusState {
   registrationKey: string | null;
   reusedClient: boolean;
   exchangeId: string | null;
+  /** When the current exchange started (an expiry mid-exchange waits for its grace). */
+  exchangeStartedAt: string | null;
   supersededBy: string | null;
 }
 
@@ -86,12 +88,12 @@ export interface FlowsOverviewState {
   /** Keyed by `YYYY-MM-DDTHH` (UTC hour of the events' `at`). */
   hours: Record<string, HourCounts>;
   lastHour: string;
-  open: Record<string, { serverName: string; state: string; exchangeId: string | null; initiatedAt: string; expiresAt: string }>;
+  open: Record<string, { serverName: string; state: string; exchangeId: string | null; exchangeStartedAt: string | null; initiatedAt: string; expiresAt: string }>;
 }
 
 /** `expiry`, one state: the open flows by stream id. */
 export interface ExpiryState {
-  open: Record<string, { flowId: string; expiresAt: string; state: 'pending' | 'exchanging'; exchangeId: string | null }>;
+  open: Record<string, { flowId: string; expiresAt: string; state: 'pending' | 'exchanging'; exchangeId: string | null; exchangeStartedAt: string | null }>;
   closed: number;
 }
 

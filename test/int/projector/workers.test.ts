@@ -3,13 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { readDomainEvents } from '../../../src/flow/commandHandler.js';
+import { foldFlow } from '../../../src/flow/evolve.js';
+import { EXCHANGE_GRACE_MS } from '../../../src/flow/machine.js';
+import { newEvent } from '../../../src/flow/newEvent.js';
+import type { ExpiryState, FlowStatusState, FlowsOverviewState } from '../../../src/projector/projectionStates.js';
 import { clientStream, flowStream } from '../../../src/flow/streams.js';
 import { startExpiryWorker, startProjector, startStaleClientWorker, type Projector } from '../../../src/projector/index.js';
 import type { ProjectionReader } from '../../../src/projector/reader.js';
 import { createMemoryProjectionState } from '../../../src/store/projectionState/index.js';
 import { openEventStore } from '../../../src/store/index.js';
 import type { EventStore } from '../../../src/store/types.js';
-import { seedFlow, seedRegistration, TTL_MS } from '../../support/projections/seed.js';
+import { ctx, seedFlow, seedRegistration, TTL_MS } from '../../support/projections/seed.js';
 
 const T0 = Date.parse('2026-05-01T09:00:00.000Z');
 const fixedClock = (ms: number) => ({ now: () => new Date(ms) });
@@ -62,6 +66,50 @@ test('the machine refuses an expiry that a lagging or wrong read model believes 
   t.is(await worker.tick(), 0);
   t.deepEqual(await typesOf(store, flowStream('young')), ['FlowInitiated']);
   await worker.stop();
+});
+
+test('an exchange still in flight at the flow\'s expiry is expired only after its grace, and the read models agree with the machine', async (t) => {
+  const store = await openEventStore('sqlite::memory:');
+  const projector = startProjector({ store, stateStore: createMemoryProjectionState() });
+  t.teardown(async () => { await projector.stop(); await store.close(); });
+  // The exchange starts 30 s before the flow expires and never ends (its claimant died).
+  await seedFlow(store, { flowId: 'stuck', userId: 'u', serverName: 'files', at: T0, outcome: { kind: 'exchanging', after: TTL_MS - 30_000 } });
+  const exchangeStart = T0 + TTL_MS - 30_500;
+  const expiresAt = new Date(T0 + TTL_MS).toISOString();
+  const states = async () => {
+    await projector.catchUp(5000);
+    return {
+      status: (await projector.getState<FlowStatusState>('flow-status', flowStream('stuck')))!.status,
+      open: Object.keys((await projector.getState<ExpiryState>('expiry'))!.open),
+      expired: (await projector.getState<FlowsOverviewState>('flows-overview'))!.totals.EXPIRED,
+      machine: foldFlow(await readDomainEvents(store, flowStream('stuck'))).value,
+    };
+  };
+  await projector.catchUp(5000);
+  t.is((await projector.getState<ExpiryState>('expiry'))!.open[flowStream('stuck')]!.exchangeStartedAt, new Date(exchangeStart).toISOString());
+  // Past the expiry, inside the grace: the worker leaves the flow alone.
+  const inGrace = startExpiryWorker({ store, reader: projector, clock: fixedClock(T0 + TTL_MS + 10_000), intervalMs: 0 });
+  t.is(await inGrace.tick(), 0);
+  await inGrace.stop();
+  // An expiry written inside the grace anyway (a foreign or tampered log): ignored by all.
+  await store.appendToStream(flowStream('stuck'), newEvent('FlowExpired', { expiresAt }, ctx(T0 + TTL_MS + 10_000, 'system')));
+  t.deepEqual(await states(), { status: 'PENDING', open: [flowStream('stuck')], expired: 0, machine: 'exchanging' });
+  // As machine v1 wrote it, the same expiry counts (v1's rule), for the machine and the projections alike.
+  const v1 = newEvent('FlowExpired', { expiresAt }, ctx(T0 + TTL_MS + 10_000, 'system'));
+  const oldStore = await openEventStore('sqlite::memory:');
+  t.teardown(() => oldStore.close());
+  await seedFlow(oldStore, { flowId: 'stuck', userId: 'u', serverName: 'files', at: T0, outcome: { kind: 'exchanging', after: TTL_MS - 30_000 } });
+  await oldStore.appendToStream(flowStream('stuck'), { ...v1, metadata: { ...v1.metadata, machineVersion: 1 } });
+  const oldProjector = startProjector({ store: oldStore, stateStore: createMemoryProjectionState() });
+  t.teardown(() => oldProjector.stop());
+  await oldProjector.catchUp(5000);
+  t.is((await oldProjector.getState<FlowStatusState>('flow-status', flowStream('stuck')))!.status, 'EXPIRED');
+  t.is(foldFlow(await readDomainEvents(oldStore, flowStream('stuck'))).value, 'expired');
+  // Once the grace is over the worker expires it, and every read model follows.
+  const after = startExpiryWorker({ store, reader: projector, clock: fixedClock(exchangeStart + EXCHANGE_GRACE_MS), intervalMs: 0 });
+  t.is(await after.tick(), 1);
+  await after.stop();
+  t.deepEqual(await states(), { status: 'EXPIRED', open: [], expired: 1, machine: 'expired' });
 });
 
 test('two stale-client workers racing discard a client rejected after reuse exactly once', async (t) => {

@@ -1,3 +1,4 @@
+import { EXCHANGE_GRACE_MS } from '../../../src/flow/machine.js';
 import type { RecordedEvent } from '../../../src/store/types.js';
 import type {
   ClientHealthState,
@@ -24,9 +25,17 @@ const STATUS: Record<string, FlowStatusState['status']> = {
   pending: 'PENDING', exchanging: 'PENDING', completed: 'COMPLETED', failed: 'FAILED', cancelled: 'CANCELLED', superseded: 'CANCELLED', expired: 'EXPIRED',
 };
 
+/** The machine's expiry guard (v2: mid-exchange also a grace past the exchange's start). */
+const expiryTakes = (f: { state: string; expiresAt: string | null; exchangeStartedAt: string | null }, e: Ev): boolean => {
+  const at = Date.parse(e.metadata.at);
+  if (!(at >= Date.parse(f.expiresAt!))) return false;
+  if (f.state !== 'exchanging' || !f.exchangeStartedAt) return true;
+  return (e.metadata as { machineVersion?: number }).machineVersion! < 2 || at >= Date.parse(f.exchangeStartedAt) + EXCHANGE_GRACE_MS;
+};
+
 const newFlow = (): FlowStatusState => ({
   flowId: null, userId: null, serverName: null, state: 'new', status: null, error: null, oauthError: null, initiatedAt: null, updatedAt: null,
-  endedAt: null, expiresAt: null, clientId: null, registrationKey: null, reusedClient: false, exchangeId: null, supersededBy: null,
+  endedAt: null, expiresAt: null, clientId: null, registrationKey: null, reusedClient: false, exchangeId: null, exchangeStartedAt: null, supersededBy: null,
 });
 
 /** `flow-status`: partition per flow stream. */
@@ -57,7 +66,7 @@ export function foldFlowStatus(events: Iterable<Ev>, into = new Map<string, Flow
         if (s.state === 'pending') end('failed', d.error, d.error);
         break;
       case 'CodeExchangeStarted':
-        if (s.state === 'pending') Object.assign(s, { state: 'exchanging', exchangeId: d.exchangeId, updatedAt: at });
+        if (s.state === 'pending') Object.assign(s, { state: 'exchanging', exchangeId: d.exchangeId, exchangeStartedAt: at, updatedAt: at });
         break;
       case 'FlowCompleted':
         if (s.state === 'exchanging' && current) end('completed', null, null);
@@ -72,7 +81,7 @@ export function foldFlowStatus(events: Iterable<Ev>, into = new Map<string, Flow
         if (s.state === 'pending') end('cancelled', 'flow_cancelled', null);
         break;
       case 'FlowExpired':
-        if (open && Date.parse(at) >= Date.parse(s.expiresAt!)) end('expired', 'flow_expired', null);
+        if (open && expiryTakes(s, e)) end('expired', 'flow_expired', null);
         break;
       case 'FlowSuperseded':
         if (s.state === 'pending') {
@@ -268,7 +277,7 @@ export function foldOverview(events: Iterable<Ev>, s = emptyOverview()): FlowsOv
     switch (e.type) {
       case 'FlowInitiated':
         if (f) break;
-        s.open[e.streamId] = { serverName: d.serverName, state: 'pending', exchangeId: null, initiatedAt: e.metadata.at, expiresAt: d.expiresAt };
+        s.open[e.streamId] = { serverName: d.serverName, state: 'pending', exchangeId: null, exchangeStartedAt: null, initiatedAt: e.metadata.at, expiresAt: d.expiresAt };
         server(d.serverName).PENDING++;
         s.totals.initiated++;
         s.totals.PENDING++;
@@ -278,7 +287,7 @@ export function foldOverview(events: Iterable<Ev>, s = emptyOverview()): FlowsOv
         if (f?.state === 'pending') end(e, 'FAILED', d.error);
         break;
       case 'CodeExchangeStarted':
-        if (f?.state === 'pending') Object.assign(f, { state: 'exchanging', exchangeId: d.exchangeId });
+        if (f?.state === 'pending') Object.assign(f, { state: 'exchanging', exchangeId: d.exchangeId, exchangeStartedAt: e.metadata.at });
         break;
       case 'FlowCompleted':
         if (f?.state === 'exchanging' && f.exchangeId === d.exchangeId) end(e, 'COMPLETED', null);
@@ -294,7 +303,7 @@ export function foldOverview(events: Iterable<Ev>, s = emptyOverview()): FlowsOv
         if (f?.state === 'pending') end(e, 'CANCELLED', null);
         break;
       case 'FlowExpired':
-        if (f && Date.parse(e.metadata.at) >= Date.parse(f.expiresAt)) end(e, 'EXPIRED', 'flow_expired');
+        if (f && expiryTakes(f, e)) end(e, 'EXPIRED', 'flow_expired');
         break;
     }
   }
@@ -310,10 +319,10 @@ export function foldExpiry(events: Iterable<Ev>, s: ExpiryState = { open: {}, cl
     let close = false;
     switch (e.type) {
       case 'FlowInitiated':
-        if (!f) s.open[e.streamId] = { flowId: d.flowId, expiresAt: d.expiresAt, state: 'pending', exchangeId: null };
+        if (!f) s.open[e.streamId] = { flowId: d.flowId, expiresAt: d.expiresAt, state: 'pending', exchangeId: null, exchangeStartedAt: null };
         break;
       case 'CodeExchangeStarted':
-        if (f?.state === 'pending') Object.assign(f, { state: 'exchanging', exchangeId: d.exchangeId });
+        if (f?.state === 'pending') Object.assign(f, { state: 'exchanging', exchangeId: d.exchangeId, exchangeStartedAt: e.metadata.at });
         break;
       case 'CallbackErrored':
       case 'FlowCancelled':
@@ -328,7 +337,7 @@ export function foldExpiry(events: Iterable<Ev>, s: ExpiryState = { open: {}, cl
         close = !!f && (f.state === 'pending' || f.exchangeId === d.exchangeId);
         break;
       case 'FlowExpired':
-        close = !!f && Date.parse(e.metadata.at) >= Date.parse(f.expiresAt);
+        close = !!f && expiryTakes(f, e);
         break;
     }
     if (close) {

@@ -1,3 +1,4 @@
+import { EXCHANGE_GRACE_MS, MACHINE_VERSION } from '../../../src/flow/machine.js';
 import { connectionStream, flowStream, grantStream, clientStream, registrationKey } from '../../../src/flow/streams.js';
 import type { EventData, EventStore } from '../../../src/store/types.js';
 
@@ -42,6 +43,7 @@ interface Flow {
   server: string;
   state: 'pending' | 'exchanging' | 'completed' | 'failed' | 'cancelled' | 'expired' | 'superseded';
   exchangeId: string | null;
+  exchangeStartedMs: number | null;
   expiresAtMs: number;
   regKey: string | null;
   clientId: string;
@@ -85,12 +87,20 @@ export class LogSimulator {
     return this.#now;
   }
 
-  #event(type: string, data: Record<string, unknown>, actor = 'system'): EventData {
+  /** Events as the current machine writes them, unless `machineVersion` says otherwise. */
+  #event(type: string, data: Record<string, unknown>, actor = 'system', machineVersion = MACHINE_VERSION): EventData {
     return {
       type,
       data,
-      metadata: { at: new Date(this.#now).toISOString(), schemaVersion: 1, machineVersion: 1, correlationId: `c${this.#seq}`, actor },
+      metadata: { at: new Date(this.#now).toISOString(), schemaVersion: 1, machineVersion, correlationId: `c${this.#seq}`, actor },
     };
+  }
+
+  /** Whether the machine takes an expiry written now by machine `version` (its guards, v1 and v2). */
+  #expiryTakes(f: Flow, version: number): boolean {
+    if (f.state !== 'pending' && f.state !== 'exchanging') return false;
+    if (this.#now < f.expiresAtMs) return false;
+    return f.state === 'pending' || version < 2 || this.#now >= f.exchangeStartedMs! + EXCHANGE_GRACE_MS;
   }
 
   #append(streamId: string, ...events: EventData[]): void {
@@ -186,7 +196,7 @@ export class LogSimulator {
       }, user));
     }
     const id = `f${this.#seq.toString(36)}x${(a % 1000).toString(36)}`;
-    const f: Flow = { id, stream: flowStream(id), user, server, state: 'pending', exchangeId: null, expiresAtMs: this.#now + this.#ttl, regKey: reg.key, clientId: reg.clientId!, reused };
+    const f: Flow = { id, stream: flowStream(id), user, server, state: 'pending', exchangeId: null, exchangeStartedMs: null, expiresAtMs: this.#now + this.#ttl, regKey: reg.key, clientId: reg.clientId!, reused };
     const supersedes = live ? previous : undefined;
     this.#append(connectionStream(user, server), this.#event('ConnectionAttemptStarted', {
       flowId: id,
@@ -244,6 +254,7 @@ export class LogSimulator {
     const f = this.#pickOpen(a);
     if (f?.state !== 'pending' || this.#now >= f.expiresAtMs) return;
     f.exchangeId = `x${this.#seq}`;
+    f.exchangeStartedMs = this.#now;
     f.state = 'exchanging';
     this.#append(f.stream, this.#event('CodeExchangeStarted', { exchangeId: f.exchangeId, codeHash: H('c', this.#seq) }, f.user));
   }
@@ -309,8 +320,8 @@ export class LogSimulator {
     }
     const oldest = this.#flows[this.#expireCursor];
     const f = oldest && this.#now >= oldest.expiresAtMs ? oldest : this.#pickOpen(a);
-    if (f?.state !== 'pending' && f?.state !== 'exchanging') return;
-    if (this.#now < f.expiresAtMs) return;
+    // The worker waits out an exchange's grace (the machine would refuse it).
+    if (!f || !this.#expiryTakes(f, MACHINE_VERSION)) return;
     this.#append(f.stream, this.#event('FlowExpired', { expiresAt: new Date(f.expiresAtMs).toISOString() }));
     this.#close(f, 'expired');
   }
@@ -331,10 +342,14 @@ export class LogSimulator {
       case 0:
         this.#append(f.stream, this.#event('FlowCompleted', { exchangeId: 'not-the-exchange', grantRevision: '0' }, f.user));
         break;
-      case 1:
-        this.#append(f.stream, this.#event('FlowExpired', { expiresAt: new Date(f.expiresAtMs).toISOString() }));
-        if ((f.state === 'pending' || f.state === 'exchanging') && this.#now >= f.expiresAtMs) this.#close(f, 'expired');
+      case 1: {
+        // Early, or mid-exchange inside the grace; sometimes as machine v1 wrote them.
+        const version = a % 3 === 0 ? 1 : MACHINE_VERSION;
+        const takes = this.#expiryTakes(f, version);
+        this.#append(f.stream, this.#event('FlowExpired', { expiresAt: new Date(f.expiresAtMs).toISOString() }, 'system', version));
+        if (takes) this.#close(f, 'expired');
         break;
+      }
       case 2:
         this.#append(f.stream, this.#event('FlowCancelled', {}, f.user));
         if (f.state === 'pending') this.#close(f, 'cancelled');
@@ -347,6 +362,7 @@ export class LogSimulator {
         if (f.state === 'pending' && this.#now < f.expiresAtMs) {
           f.state = 'exchanging';
           f.exchangeId = `late${this.#seq}`;
+          f.exchangeStartedMs = this.#now;
         }
     }
   }

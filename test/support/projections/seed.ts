@@ -20,6 +20,8 @@ export interface FlowPlan {
   /** What happens after the start, with offsets in ms from `at`. */
   outcome:
     | { kind: 'pending' }
+    /** The code exchange started `after` ms in and never ended (its claimant died). */
+    | { kind: 'exchanging'; after: number }
     | { kind: 'completed'; after: number }
     | { kind: 'callbackError'; error: string; after: number }
     | { kind: 'failed'; reason: string; after: number }
@@ -30,7 +32,7 @@ export interface FlowPlan {
   registration?: { key: string; clientId: string; reused: boolean };
 }
 
-const ctx = (ms: number, actor: string): CommandContext => ({ now: new Date(ms), correlationId: `corr-${ms}`, actor });
+export const ctx = (ms: number, actor: string): CommandContext => ({ now: new Date(ms), correlationId: `corr-${ms}`, actor });
 
 /** A registration for `serverName`: started + registered. */
 export async function seedRegistration(store: EventStore, serverName: string, clientId: string, at: number) {
@@ -93,6 +95,9 @@ export async function seedFlow(store: EventStore, p: FlowPlan): Promise<void> {
   const exchange = (after: number) => newEvent('CodeExchangeStarted', { exchangeId: `x-${flowId}`, codeHash: hash('c') }, ctx(at + after - 500, userId));
   switch (o.kind) {
     case 'pending':
+      return;
+    case 'exchanging':
+      await store.appendToStream(stream, exchange(o.after));
       return;
     case 'completed':
       await store.appendToStream(stream, [exchange(o.after), newEvent('FlowCompleted', { exchangeId: `x-${flowId}`, grantRevision: '0' }, ctx(at + o.after, userId))]);
