@@ -8,7 +8,8 @@ import { flowStream } from '../../../src/flow/streams.js';
 import { EngineError, ErrorCode } from '../../../src/errors.js';
 import { createOAuthDriver } from '../../../src/oauth/index.js';
 import type { OAuthDriver } from '../../../src/oauth/types.js';
-import { LOOPBACK, startEngine, startPeers } from '../../support/engineHarness.js';
+import { eventsOf, LOOPBACK, startEngine, startPeers } from '../../support/engineHarness.js';
+import { startEsdbTestServer } from '../../support/esdbServer/index.js';
 import { movableClock } from '../../support/grantHelpers.js';
 
 const TTL = 600_000;
@@ -18,7 +19,7 @@ const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * A real driver against the SDK's demo authorization server whose code exchanges wait for
  * `release()`: a callback's exchange held in flight while the test does something else.
  */
-async function heldExchange(t: ExecutionContext) {
+async function heldExchange(t: ExecutionContext, eventStore?: string) {
   const peers = await startPeers('sdk');
   const clock = movableClock();
   const inner = createOAuthDriver({ allowedDomains: LOOPBACK, clock });
@@ -39,7 +40,7 @@ async function heldExchange(t: ExecutionContext) {
     },
     revoke: async (input) => (revoked.push(input.token), inner.revoke(input)),
   };
-  const h = await startEngine({ servers: { files: { url: peers.mcp.url } }, driver, clock, flowTtlMs: TTL });
+  const h = await startEngine({ servers: { files: { url: peers.mcp.url } }, driver, clock, flowTtlMs: TTL, ...(eventStore ? { eventStore } : {}) });
   t.teardown(async () => { release(); await h.close(); await peers.stop(); });
   return { h, clock, release, exchanging, issued, revoked };
 }
@@ -81,8 +82,9 @@ test('an expiry pass during a slow exchange leaves the flow to its claimant, so 
   t.is((await h.engine.getFlowStatus(started.flowId))?.status, 'COMPLETED');
 });
 
-test('a claimant outlasted by the exchange grace reports the expiry that won, like every other callback, and its tokens do not outlive the flow', async (t) => {
-  const { h, clock, release, exchanging, issued, revoked } = await heldExchange(t);
+/** Runs the race; resolves to the grant stream's event types. */
+async function outlastedClaimant(t: ExecutionContext, eventStore?: string): Promise<string[]> {
+  const { h, clock, release, exchanging, issued, revoked } = await heldExchange(t, eventStore);
   const { started, callback } = await h.authorize('alice', 'files');
   clock.advance(TTL - 2000);
   const first = h.callback('files', callback, started.bindingSecret);
@@ -97,6 +99,19 @@ test('a claimant outlasted by the exchange grace reports the expiry that won, li
   const err = await t.throwsAsync(h.engine.getAccessToken('alice', 'files'), { instanceOf: EngineError });
   t.is(err.code, ErrorCode.REAUTHORIZATION_REQUIRED, 'nothing of them was recorded as a grant');
   t.like(await h.engine.getConnectionStatus('alice', 'files'), { connectionState: 'disconnected' });
+  return (await eventsOf(h.store, 'grant')).map((e) => e.type);
+}
+
+test('a claimant outlasted by the exchange grace reports the expiry that won, like every other callback, and its tokens do not outlive the flow', async (t) => {
+  t.deepEqual(await outlastedClaimant(t), [], 'one transaction: the grant part rolled back with the flow part');
+});
+
+// EventStoreDB appends the grant's and the flow's parts one after the other: the grant's may
+// commit before the flow's fails on the expiry, and the claimant then disconnects the grant.
+test.serial('on EventStoreDB too, a claimant outlasted by the exchange grace leaves no usable grant', async (t) => {
+  const server = await startEsdbTestServer();
+  t.teardown(() => server.stop());
+  t.deepEqual(await outlastedClaimant(t, server.connectionString), ['TokensIssued', 'GrantRevoked'], 'the grant part committed, then the claimant revoked the grant');
 });
 
 test('a reinitialize while a callback exchanges the code waits for it and answers connected when it completes', async (t) => {
