@@ -21,13 +21,6 @@ export interface ExpiryWorkerOptions {
   logger?: Logger;
 }
 
-/**
- * Appends `FlowExpired` for open flows past their `expiresAt` (mid-exchange, also past the
- * exchange's grace: the machine refuses one earlier), as the `expiry` projection lists them. Exactly once across replicas: each expiry goes through the flow's command
- * handler, which folds the stream through the machine and appends at the revision read. The
- * machine's guard refuses an expiry before its time (whatever the projection says), and a
- * replica that loses the race re-reads, finds the flow final and appends nothing.
- */
 /** When the machine (v2) takes a `FlowExpired` for this open flow. */
 function dueAt(flow: ExpiryState['open'][string]): number {
   const expires = Date.parse(flow.expiresAt);
@@ -35,6 +28,14 @@ function dueAt(flow: ExpiryState['open'][string]): number {
   return flow.state === 'exchanging' && flow.exchangeStartedAt ? Math.max(expires, Date.parse(flow.exchangeStartedAt) + EXCHANGE_GRACE_MS) : expires;
 }
 
+/**
+ * Appends `FlowExpired` for open flows past their `expiresAt` (mid-exchange, also past the
+ * exchange's grace: the machine refuses one earlier), as the `expiry` projection lists them.
+ * Exactly once across replicas: each expiry goes through the flow's command handler, which
+ * folds the stream through the machine and appends at the revision read. The machine's guard
+ * refuses an expiry before its time (whatever the projection says), and a replica that loses
+ * the race re-reads, finds the flow final and appends nothing.
+ */
 export function startExpiryWorker(options: ExpiryWorkerOptions): Worker {
   const clock = options.clock ?? systemClock;
   const pass = async (): Promise<number> => {

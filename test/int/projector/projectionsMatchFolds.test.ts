@@ -53,6 +53,8 @@ test('flow-status agrees with the flow machine on status, error and times for ev
           t.is(s.endedAt, flow.context.endedAt);
           t.is(s.initiatedAt, flow.context.initiatedAt);
           t.is(Date.parse(s.expiresAt), flow.context.expiresAt);
+          t.is(s.exchangeId, flow.context.exchangeId);
+          t.is(s.exchangeStartedAt === null ? null : Date.parse(s.exchangeStartedAt), flow.context.exchangeStartedAt);
         }
       } finally {
         await h.close();

@@ -87,10 +87,17 @@ test('an exchange still in flight at the flow\'s expiry is expired only after it
   };
   await projector.catchUp(5000);
   t.is((await projector.getState<ExpiryState>('expiry'))!.open[flowStream('stuck')]!.exchangeStartedAt, new Date(exchangeStart).toISOString());
-  // Past the expiry, inside the grace: the worker leaves the flow alone.
-  const inGrace = startExpiryWorker({ store, reader: projector, clock: fixedClock(T0 + TTL_MS + 10_000), intervalMs: 0 });
-  t.is(await inGrace.tick(), 0);
-  await inGrace.stop();
+  // Past the expiry, inside the grace (to its last ms): the worker does not even read the flow.
+  const reads: string[] = [];
+  const watched = new Proxy(store, {
+    get: (target, prop, receiver) => (prop === 'readStream' ? (id: string, o?: object) => (reads.push(id), target.readStream(id, o)) : Reflect.get(target, prop, receiver)),
+  });
+  for (const now of [T0 + TTL_MS + 10_000, exchangeStart + EXCHANGE_GRACE_MS - 1]) {
+    const inGrace = startExpiryWorker({ store: watched, reader: projector, clock: fixedClock(now), intervalMs: 0 });
+    t.is(await inGrace.tick(), 0);
+    await inGrace.stop();
+  }
+  t.deepEqual(reads, []);
   // An expiry written inside the grace anyway (a foreign or tampered log): ignored by all.
   await store.appendToStream(flowStream('stuck'), newEvent('FlowExpired', { expiresAt }, ctx(T0 + TTL_MS + 10_000, 'system')));
   t.deepEqual(await states(), { status: 'PENDING', open: [flowStream('stuck')], expired: 0, machine: 'exchanging' });
@@ -104,6 +111,8 @@ test('an exchange still in flight at the flow\'s expiry is expired only after it
   t.teardown(() => oldProjector.stop());
   await oldProjector.catchUp(5000);
   t.is((await oldProjector.getState<FlowStatusState>('flow-status', flowStream('stuck')))!.status, 'EXPIRED');
+  t.deepEqual(Object.keys((await oldProjector.getState<ExpiryState>('expiry'))!.open), []);
+  t.is((await oldProjector.getState<FlowsOverviewState>('flows-overview'))!.totals.EXPIRED, 1);
   t.is(foldFlow(await readDomainEvents(oldStore, flowStream('stuck'))).value, 'expired');
   // Once the grace is over the worker expires it, and every read model follows.
   const after = startExpiryWorker({ store, reader: projector, clock: fixedClock(exchangeStart + EXCHANGE_GRACE_MS), intervalMs: 0 });

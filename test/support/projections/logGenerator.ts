@@ -336,7 +336,14 @@ export class LogSimulator {
 
   /** Writes the machine ignores: a duplicate end, an early expiry, a foreign exchange id. */
   #stray(a: number, b: number): void {
-    const f = this.#flows.length ? this.#flows[a % this.#flows.length] : undefined;
+    // An expiry goes to a flow inside its exchange's grace when there is one (where v1's and
+    // v2's rules differ), else anywhere.
+    // A late exchange goes to a flow overdue but not expired yet when there is one.
+    const target =
+      b % 5 === 1 ? this.#flows.find((x) => x.state === 'exchanging' && this.#now >= x.expiresAtMs && this.#now < x.exchangeStartedMs! + EXCHANGE_GRACE_MS)
+      : b % 5 === 4 ? this.#flows.find((x) => x.state === 'pending' && this.#now >= x.expiresAtMs)
+      : undefined;
+    const f = target ?? (this.#flows.length ? this.#flows[a % this.#flows.length] : undefined);
     if (!f) return;
     switch (b % 5) {
       case 0:
@@ -359,10 +366,14 @@ export class LogSimulator {
         break;
       default:
         this.#append(f.stream, this.#event('CodeExchangeStarted', { exchangeId: `late${this.#seq}`, codeHash: H('l', this.#seq) }, f.user));
-        if (f.state === 'pending' && this.#now < f.expiresAtMs) {
+        // The machine takes it on any pending flow, whatever the time.
+        if (f.state === 'pending') {
           f.state = 'exchanging';
           f.exchangeId = `late${this.#seq}`;
           f.exchangeStartedMs = this.#now;
+          // An expiry pass racing a late callback: past the expiry, inside the exchange's grace
+          // (v2 refuses it, v1 took it).
+          if (this.#now >= f.expiresAtMs) this.#stray(a, 1);
         }
     }
   }
