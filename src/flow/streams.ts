@@ -38,6 +38,7 @@ const FLOW_TIME_DIGITS = 9;
  */
 export const newFlowId = (now: Date, random: Random): string =>
   now.getTime().toString(36).padStart(FLOW_TIME_DIGITS, '0') + random.token(16);
+
 /** One per (user, MCP server). */
 export function userServerKey(userId: string, serverName: string): string {
   // JSON of the pair is unambiguous for any two strings, as the hashed form already relies on.

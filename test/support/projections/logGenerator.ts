@@ -340,8 +340,8 @@ export class LogSimulator {
     // v2's rules differ), else anywhere.
     // A late exchange goes to a flow overdue but not expired yet when there is one.
     const target =
-      b % 5 === 1 ? this.#flows.find((x) => x.state === 'exchanging' && this.#now >= x.expiresAtMs && this.#now < x.exchangeStartedMs! + EXCHANGE_GRACE_MS)
-      : b % 5 === 4 ? this.#flows.find((x) => x.state === 'pending' && this.#now >= x.expiresAtMs)
+      b % 5 === 1 ? this.#open.find((x) => x.state === 'exchanging' && this.#now >= x.expiresAtMs && this.#now < x.exchangeStartedMs! + EXCHANGE_GRACE_MS)
+      : b % 5 === 4 ? this.#open.find((x) => x.state === 'pending' && this.#now >= x.expiresAtMs)
       : undefined;
     const f = target ?? (this.#flows.length ? this.#flows[a % this.#flows.length] : undefined);
     if (!f) return;
