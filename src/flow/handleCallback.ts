@@ -7,7 +7,7 @@ import { checkCallbackIssuer } from '../oauth/issuer.js';
 import { isOAuthErrorCode } from '../oauth/oauthErrorCode.js';
 import type { DomainEvent } from './catalogue.js';
 import { handleCommand, readDomainEvents } from './commandHandler.js';
-import { pollFlow } from './pollFlow.js';
+import { pollFlow, readFlow } from './pollFlow.js';
 import type { FlowDeps } from './deps.js';
 import { foldFlow, isFinal, toFlowState, type FlowState } from './evolve.js';
 import type { FlowEventData } from './events.js';
@@ -401,13 +401,13 @@ async function recordCompletion(
     } catch (err) {
       if (!isWrongExpectedVersion(err)) throw err;
       // Only an expiry can land on a claimed flow (after the exchange grace): the tokens lost.
-      if (err.streamName === job.stream && isFinal(foldFlow(await readDomainEvents(deps.store, job.stream)).value)) return false;
+      if (err.streamName === job.stream && isFinal((await readFlow(deps, job.flowId)).value)) return false;
       if (attempt === 2 || err.streamName !== issued.stream || typeof err.actualVersion !== 'bigint') break;
       grantHead = err.actualVersion;
     }
   }
   // One by one from here: the grant part first, so not at all for a flow something else ended.
-  if (isFinal(foldFlow(await readDomainEvents(deps.store, job.stream)).value)) return false;
+  if (isFinal((await readFlow(deps, job.flowId)).value)) return false;
   // On EventStoreDB the grant part may have committed before the flow part failed: appending
   // it again at the revision last tried is then refused, and 'any' is deduplicated by its id.
   let grantRevision: bigint;
@@ -422,7 +422,7 @@ async function recordCompletion(
 
 /** What the log says of a flow whose claimant's outcome lost the race (to an expiry). */
 async function loggedOutcome(deps: FlowDeps, job: ExchangeJob): Promise<CallbackOutcome> {
-  return outcomeOf(foldFlow(await readDomainEvents(deps.store, job.stream)), job.flowId);
+  return outcomeOf(await readFlow(deps, job.flowId), job.flowId);
 }
 
 /**

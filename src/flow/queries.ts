@@ -1,9 +1,7 @@
-import { readDomainEvents } from './commandHandler.js';
 import type { FlowDeps } from './deps.js';
-import { foldFlow } from './evolve.js';
+import { readFlow } from './pollFlow.js';
 import { readConnection } from './startFlow.js';
 import { flowStatusView, type FlowStatusView } from './status.js';
-import { flowStream } from './streams.js';
 import { grantConnectionView } from '../grants/connectionView.js';
 
 export type ConnectionState = 'connected' | 'disconnected' | 'connecting' | 'error';
@@ -28,7 +26,7 @@ export interface Queries {
 export function streamQueries(deps: FlowDeps): Queries {
   return {
     async flowStatus(flowId) {
-      const flow = foldFlow(await readDomainEvents(deps.store, flowStream(flowId)));
+      const flow = await readFlow(deps, flowId);
       if (flow.value === 'new') return null;
       const c = flow.context;
       return flowStatusView({ ...c, flowId, userId: c.userId!, serverName: c.serverName!, value: flow.value }, deps.clock.now().getTime());

@@ -16,7 +16,7 @@ import type {
  */
 
 type Data = Record<string, any>;
-type Ev = RecordedEvent<string, Data, { at: string }>;
+type Ev = RecordedEvent<string, Data, { at: string; machineVersion?: number }>;
 
 const category = (id: string): string => id.slice(0, Math.max(0, id.indexOf('-')) || id.length);
 const afterDash = (id: string): string => id.slice(id.indexOf('-') + 1);
@@ -30,7 +30,7 @@ const expiryTakes = (f: { state: string; expiresAt: string | null; exchangeStart
   const at = Date.parse(e.metadata.at);
   if (!(at >= Date.parse(f.expiresAt!))) return false;
   if (f.state !== 'exchanging' || !f.exchangeStartedAt) return true;
-  return (e.metadata as { machineVersion?: number }).machineVersion! < 2 || at >= Date.parse(f.exchangeStartedAt) + EXCHANGE_GRACE_MS;
+  return e.metadata.machineVersion! < 2 || at >= Date.parse(f.exchangeStartedAt) + EXCHANGE_GRACE_MS;
 };
 
 const newFlow = (): FlowStatusState => ({
