@@ -23,8 +23,15 @@ export const GRANT_CATEGORY = 'grant';
 
 export const flowStream = (flowId: string): string => `${FLOW_CATEGORY}-${flowId}`;
 
-/** Width of a flow id's time part: Unix milliseconds in base 36 fit 9 digits until the year 5188. */
-const FLOW_TIME_DIGITS = 9;
+/** Width of {@link timeKey}: Unix milliseconds in base 36 fit 9 digits until the year 5188. */
+const TIME_KEY_DIGITS = 9;
+
+/**
+ * A moment as 9 base-36 digits of Unix milliseconds: ids that start with it sort by creation,
+ * so rows keyed by them are inserted at the right end of their index (one page dirtied for many
+ * rows, instead of a random page each).
+ */
+export const timeKey = (now: Date): string => now.getTime().toString(36).padStart(TIME_KEY_DIGITS, '0');
 
 /**
  * A new flow's id: its start in Unix milliseconds (base 36, fixed width, so ids sort by start)
@@ -36,8 +43,7 @@ const FLOW_TIME_DIGITS = 9;
  * authorization server, the browser's history and a Referer header see it, and it tells them
  * no more than the moment the user was sent there.
  */
-export const newFlowId = (now: Date, random: Random): string =>
-  now.getTime().toString(36).padStart(FLOW_TIME_DIGITS, '0') + random.token(16);
+export const newFlowId = (now: Date, random: Random): string => timeKey(now) + random.token(16);
 
 /** One per (user, MCP server). */
 export function userServerKey(userId: string, serverName: string): string {

@@ -1,7 +1,7 @@
 import { EngineError, ErrorCode, quote } from '../../errors.js';
 import { MAX_EVENT_BYTES, type EventData, type ExpectedRevision, type StreamAppend } from '../types.js';
 import { serializeJson } from './serializeJson.js';
-import { timeOrderedId } from './timeOrderedId.js';
+import { timeOrderedId } from '../../clock.js';
 import { normaliseEventId, validateEventType, validateExpectedRevision, validateStreamName } from './validateInput.js';
 
 /** An event ready for the INSERT: every check done, JSON text computed. */

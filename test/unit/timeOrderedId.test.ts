@@ -1,6 +1,6 @@
 import test from 'ava';
-import { timeOrderedId } from '../../../src/store/sqlite/timeOrderedId.js';
-import { normaliseEventId } from '../../../src/store/sqlite/validateInput.js';
+import { systemRandom, timeOrderedId } from '../../src/clock.js';
+import { normaliseEventId } from '../../src/store/sqlite/validateInput.js';
 
 const V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -18,4 +18,13 @@ test('ids grow with time and never repeat', (t) => {
   t.is(new Set(ids).size, ids.length);
   for (let i = 100; i < ids.length; i += 100) t.true(ids[i - 1]! < ids[i]!, `a later millisecond sorts after (${i})`);
   for (const id of ids.slice(0, 1000)) t.regex(id, V7);
+});
+
+test('the system random draws its uuids time-ordered, so ids the engine sets sort by when they were drawn', async (t) => {
+  const first = systemRandom.uuid();
+  await new Promise((r) => setTimeout(r, 3));
+  const later = Array.from({ length: 200 }, () => systemRandom.uuid());
+  t.regex(first, V7);
+  t.true(later.every((id) => V7.test(id) && id > first), 'drawn a later millisecond, every id sorts after');
+  t.is(new Set([first, ...later]).size, 201);
 });
