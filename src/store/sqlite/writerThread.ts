@@ -431,7 +431,9 @@ export function createThreadWriter(options: SqliteStoreOptions, onCommitted: () 
   const enqueue = (q: Omit<Queued, 'resolve' | 'reject'>): Promise<unknown> => {
     if (closed) return Promise.reject(new EngineError(ErrorCode.STORE_CLOSED, 'The event store is closed'));
     return new Promise((resolve, reject) => {
-      if (queue.push({ ...q, resolve, reject }) === 1) setImmediate(flush);
+      // Fields copied by name: a spread of `q` here took ~2.5 µs a write under bench/http
+      // (inspector profile), 5–8% of the engine's callback handling.
+      if (queue.push({ durable: q.durable, inline: q.inline, remote: q.remote, resolve, reject }) === 1) setImmediate(flush);
     });
   };
 
