@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto';
 import { EngineError, ErrorCode, quote } from '../errors.js';
 import type { Sealer } from '../flow/deps.js';
 import type { SealedValue } from '../flow/sealed.js';
 import type { DataKeyStore } from './dataKeys.js';
 import { openWithKey, sealWithKey, type Envelope } from './envelope.js';
-import type { KeyEntry } from './keyRing.js';
+import { entryOf, type KeyEntry } from './keyRing.js';
 import { pooledRandomBytes } from './randomPool.js';
 
 /**
@@ -38,46 +37,46 @@ const MAX_PREPARED = 1024;
  * A {@link DataKeySealer} over the master {@link Sealer} and a {@link DataKeyStore}. A key is
  * created on first use; when two processes create the same id at once, the store keeps the
  * first and both read that one back before sealing, so nothing is ever sealed under a loser.
- * No unwrapped key is cached: after a shred, no replica can open anything sealed with it.
+ * Opening always reads the store: after a shred, no replica can open anything sealed with it.
  *
- * A key this sealer has just stored with `prepareKey` is handed, still wrapped, to the next
- * `seal` under it (the callback's tokens) instead of being read back: the store would answer
- * with the same envelope. Were the key shredded in between, the values sealed under it are as
- * unreadable as if they had been sealed a moment earlier.
+ * A key this sealer has just created and stored (with `prepareKey`) is kept, unwrapped, for
+ * the next `seal` under it (the callback's tokens, milliseconds later), which then neither
+ * reads it back nor unwraps it: the store would answer with the envelope of that very key.
+ * Were the key shredded in between, the values sealed under it are as unreadable as if they
+ * had been sealed a moment earlier. Only such keys are held, until their seal, a shred or a
+ * discard, at most {@link MAX_PREPARED} (oldest dropped).
  */
 export function createDataKeySealer(master: Sealer, keys: DataKeyStore): DataKeySealer {
-  /** Wrapped keys this sealer stored and has not sealed under yet (bounded, oldest dropped). */
-  const prepared = new Map<string, Envelope>();
-  const unwrap = (keyId: string, wrapped: Envelope): KeyEntry => {
-    const key = Buffer.from(master.open(wrapped, wrapAad(keyId)), 'base64url');
-    return { kid: createHash('sha256').update(key).digest().subarray(0, 8).toString('base64url'), key };
-  };
+  /** Keys this sealer created and has not sealed under yet. */
+  const prepared = new Map<string, KeyEntry>();
+  const unwrap = (keyId: string, wrapped: Envelope): KeyEntry => entryOf(Buffer.from(master.open(wrapped, wrapAad(keyId)), 'base64url'));
   /**
-   * The stored wrapped key, created first when missing; the first creator's wins. A put refused
+   * The stored key, created first when missing; the first creator's wins. A put refused
    * because the id is taken reads the winner back (absent: a tombstone, the key was destroyed).
    * `fresh`: the id was just drawn (`prepareKey`), so looking it up first would only miss.
    */
-  const ensureKey = async (keyId: string, fresh = false): Promise<Envelope> => {
+  const ensureKey = async (keyId: string, fresh = false): Promise<KeyEntry> => {
     if (!fresh) {
       const stored = await keys.get(keyId);
-      if (stored) return stored;
+      if (stored) return unwrap(keyId, stored);
     }
-    const created = master.seal(pooledRandomBytes(32).toString('base64url'), wrapAad(keyId)) as Envelope;
-    if (await keys.put(keyId, created)) {
-      prepared.set(keyId, created);
+    const key = pooledRandomBytes(32);
+    if (await keys.put(keyId, master.seal(key.toString('base64url'), wrapAad(keyId)) as Envelope)) {
+      const entry = entryOf(key);
+      prepared.set(keyId, entry);
       if (prepared.size > MAX_PREPARED) prepared.delete(prepared.keys().next().value!);
-      return created;
+      return entry;
     }
     const winner = await keys.get(keyId);
     if (!winner) throw shredded(keyId);
-    return winner;
+    return unwrap(keyId, winner);
   };
   return {
     prepareKey: async (keyId) => void (await ensureKey(keyId, true)),
     async seal(keyId, plaintext, aad) {
-      const wrapped = prepared.get(keyId) ?? (await ensureKey(keyId));
+      const entry = prepared.get(keyId) ?? (await ensureKey(keyId));
       prepared.delete(keyId);
-      return { ...sealWithKey(unwrap(keyId, wrapped), plaintext, aad), dk: keyId };
+      return { ...sealWithKey(entry, plaintext, aad), dk: keyId };
     },
     async open(sealed, aad) {
       const envelope = sealed as Envelope;

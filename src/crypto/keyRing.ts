@@ -35,8 +35,12 @@ export function keyEntry(base64: string): KeyEntry {
       details: { key: 'ENCRYPTION_KEY' },
     });
   }
-  const kid = createHash('sha256').update(key).digest().subarray(0, 8).toString('base64url');
-  return { kid, key };
+  return entryOf(key);
+}
+
+/** A raw 32-byte key with its id (`kid`: the first 8 bytes of its SHA-256, base64url). */
+export function entryOf(key: Buffer): KeyEntry {
+  return { kid: createHash('sha256').update(key).digest().subarray(0, 8).toString('base64url'), key };
 }
 
 /** Builds the key ring: the active key seals, every listed key opens. */

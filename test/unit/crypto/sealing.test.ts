@@ -122,8 +122,10 @@ test('two sealers creating one data key at once both seal under the key that was
   t.true(isEngineError(await t.throwsAsync(b.open(fromA, AAD)), 'key_shredded'));
 });
 
-test('a key prepared by this sealer is sealed under without reading it back; a discarded one is not', async (t) => {
-  const master = createSealer({ activeKey: key() });
+test('a key prepared by this sealer is sealed under without reading it back or unwrapping it; a discarded one is not', async (t) => {
+  const sealer0 = createSealer({ activeKey: key() });
+  let unwraps = 0;
+  const master = { ...sealer0, open: (sealed: Parameters<typeof sealer0.open>[0], aad: string) => (unwraps++, sealer0.open(sealed, aad)) };
   const store = createMemoryDataKeyStore();
   let gets = 0;
   const sealer = createDataKeySealer(master, { ...store, get: (id) => (gets++, store.get(id)) });
@@ -131,7 +133,9 @@ test('a key prepared by this sealer is sealed under without reading it back; a d
   t.is(gets, 0, 'a freshly drawn id is stored without a lookup');
   const sealed = await sealer.seal('grant-u3.k1', 'tokens', AAD);
   t.is(gets, 0, 'the seal used the key it had just stored');
+  t.is(unwraps, 0, 'the key it had just created, not unwrapped again');
   t.is(await sealer.open(sealed, AAD), 'tokens');
+  t.is(unwraps, 1, 'opening reads and unwraps the stored key');
 
   await sealer.prepareKey('grant-u3.k2');
   t.true(await sealer.discard('grant-u3.k2'));
