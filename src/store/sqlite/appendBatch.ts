@@ -4,7 +4,7 @@ import { WrongExpectedVersionError } from '../errors.js';
 import type { AppendResult, Durability, ExpectedRevision } from '../types.js';
 import type { AppendPart, PreparedEvent } from './prepareBatch.js';
 import type { Statements } from './statements.js';
-import { groupCommitFor, type Outcome } from './groupCommit.js';
+import { groupCommitFor, type GroupJob, type Outcome } from './groupCommit.js';
 import { toPosition } from './toRecordedEvent.js';
 
 /** Thrown inside the transaction to roll it back; handled right outside. */
@@ -163,17 +163,29 @@ export function createGroupAppender(
     return { ok: false, error: unavailable(part.streamId, err) };
   };
 
+  /**
+   * One caller's append as a group job. A class, not an object of three arrow functions: an
+   * append allocated ~1.3 KB of closures (under tsx, each also named by a property write),
+   * several appends a flow.
+   */
+  class AppendJob implements GroupJob<AppendResult[]> {
+    constructor(readonly parts: AppendPart[], readonly durable: boolean) {}
+    run(): AppendResult[] {
+      return writeAll(this.parts);
+    }
+    failed(err: unknown): Outcome<AppendResult[]> {
+      return settleFailed(this.parts, err);
+    }
+    groupFailed(err: unknown): unknown {
+      return unavailable(this.parts[0]!.streamId, err);
+    }
+  }
+
   const group = groupCommitFor(db);
   group.onCommitted(onCommitted);
 
   return {
-    append: (parts, durability) =>
-      group.submit<AppendResult[]>({
-        run: () => writeAll(parts),
-        failed: (err) => settleFailed(parts, err),
-        groupFailed: (err) => unavailable(parts[0]!.streamId, err),
-        durable: durability !== 'deferred',
-      }),
+    append: (parts, durability) => group.submit(new AppendJob(parts, durability !== 'deferred')),
     flush: group.flush,
   };
 }
