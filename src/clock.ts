@@ -10,7 +10,10 @@ export const systemClock: Clock = { now: () => new Date() };
 export interface Random {
   /** URL-safe random token of `bytes` bytes. */
   token(bytes?: number): string;
-  /** A unique, unguessable UUID (the system's: a time-ordered one, see {@link timeOrderedId}). */
+  /**
+   * A unique, unguessable UUID. The system's is time-ordered ({@link timeOrderedId}) and takes
+   * its time from the wall clock, not from an injected {@link Clock}: the time only orders ids.
+   */
   uuid(): string;
 }
 export const systemRandom: Random = {

@@ -36,26 +36,37 @@ const MAX_PREPARED = 1024;
 /**
  * A {@link DataKeySealer} over the master {@link Sealer} and a {@link DataKeyStore}. A key is
  * created on first use; when two processes create the same id at once, the store keeps the
- * first and both read that one back before sealing, so nothing is ever sealed under a loser.
- * Opening always reads the store: after a shred, no replica can open anything sealed with it.
+ * first, and the loser reads the winner's key back before sealing, so nothing is ever sealed
+ * under a key that was not stored. Opening always reads the store: after a shred, no replica
+ * can open anything sealed with it.
  *
- * A key this sealer has just created and stored (with `prepareKey`) is kept, unwrapped, for
- * the next `seal` under it (the callback's tokens, milliseconds later), which then neither
- * reads it back nor unwraps it: the store would answer with the envelope of that very key.
- * Were the key shredded in between, the values sealed under it are as unreadable as if they
- * had been sealed a moment earlier. Only such keys are held, until their seal, a shred or a
- * discard, at most {@link MAX_PREPARED} (oldest dropped).
+ * A key this sealer has just created and stored with `prepareKey` is kept, unwrapped, for the
+ * next `seal` under it (the callback's tokens, milliseconds later), which then neither reads
+ * it back nor unwraps it: the store would answer with the envelope of that very key. Were the
+ * key shredded in between, the values sealed under it are as unreadable as if they had been
+ * sealed a moment earlier. Only such keys are held, until their seal, a shred or a discard,
+ * at most {@link MAX_PREPARED} (oldest dropped). Every unwrapped key is zeroed once used or
+ * dropped, so key material outlives its use only in the garbage collector's copies.
  */
 export function createDataKeySealer(master: Sealer, keys: DataKeyStore): DataKeySealer {
-  /** Keys this sealer created and has not sealed under yet. */
+  /** Keys this sealer created with `prepareKey` and has not sealed under yet. */
   const prepared = new Map<string, KeyEntry>();
+  /** Takes a held key out (the caller then owns it, and zeroes it). */
+  const take = (keyId: string): KeyEntry | undefined => {
+    const entry = prepared.get(keyId);
+    prepared.delete(keyId);
+    return entry;
+  };
   const unwrap = (keyId: string, wrapped: Envelope): KeyEntry => entryOf(Buffer.from(master.open(wrapped, wrapAad(keyId)), 'base64url'));
   /**
    * The stored key, created first when missing; the first creator's wins. A put refused
    * because the id is taken reads the winner back (absent: a tombstone, the key was destroyed).
-   * `fresh`: the id was just drawn (`prepareKey`), so looking it up first would only miss.
+   * `fresh`: the id was just drawn (`prepareKey`), so looking it up first would only miss; the
+   * key is then held for the seal, and nothing is returned. Otherwise the caller owns the key.
    */
-  const ensureKey = async (keyId: string, fresh = false): Promise<KeyEntry> => {
+  async function ensureKey(keyId: string, fresh: true): Promise<undefined>;
+  async function ensureKey(keyId: string, fresh?: false): Promise<KeyEntry>;
+  async function ensureKey(keyId: string, fresh = false): Promise<KeyEntry | undefined> {
     if (!fresh) {
       const stored = await keys.get(keyId);
       if (stored) return unwrap(keyId, stored);
@@ -63,34 +74,46 @@ export function createDataKeySealer(master: Sealer, keys: DataKeyStore): DataKey
     const key = pooledRandomBytes(32);
     if (await keys.put(keyId, master.seal(key.toString('base64url'), wrapAad(keyId)) as Envelope)) {
       const entry = entryOf(key);
+      if (!fresh) return entry;
       prepared.set(keyId, entry);
-      if (prepared.size > MAX_PREPARED) prepared.delete(prepared.keys().next().value!);
-      return entry;
+      if (prepared.size > MAX_PREPARED) take(prepared.keys().next().value!)!.key.fill(0);
+      return undefined;
     }
+    key.fill(0);
     const winner = await keys.get(keyId);
     if (!winner) throw shredded(keyId);
+    if (fresh) return undefined;
     return unwrap(keyId, winner);
-  };
+  }
   return {
-    prepareKey: async (keyId) => void (await ensureKey(keyId, true)),
+    prepareKey: (keyId) => ensureKey(keyId, true),
     async seal(keyId, plaintext, aad) {
-      const entry = prepared.get(keyId) ?? (await ensureKey(keyId));
-      prepared.delete(keyId);
-      return { ...sealWithKey(entry, plaintext, aad), dk: keyId };
+      // Taken out in the same turn as it is used: no other seal can zero it meanwhile.
+      const entry = take(keyId) ?? (await ensureKey(keyId));
+      try {
+        return { ...sealWithKey(entry, plaintext, aad), dk: keyId };
+      } finally {
+        entry.key.fill(0);
+      }
     },
     async open(sealed, aad) {
       const envelope = sealed as Envelope;
       if (typeof envelope.dk !== 'string') return master.open(sealed, aad);
       const wrapped = await keys.get(envelope.dk);
       if (!wrapped) throw shredded(envelope.dk);
-      return openWithKey(unwrap(envelope.dk, wrapped), envelope, aad);
+      const entry = unwrap(envelope.dk, wrapped);
+      try {
+        return openWithKey(entry, envelope, aad);
+      } finally {
+        entry.key.fill(0);
+      }
     },
     shred: (keyId) => {
-      prepared.delete(keyId);
+      take(keyId)?.key.fill(0);
       return keys.destroy(keyId);
     },
     discard: (keyId) => {
-      prepared.delete(keyId);
+      take(keyId)?.key.fill(0);
       return keys.destroy(keyId, { scrub: false });
     },
   };

@@ -140,6 +140,20 @@ test('a key prepared by this sealer is sealed under without reading it back or u
   await sealer.prepareKey('grant-u3.k2');
   t.true(await sealer.discard('grant-u3.k2'));
   t.true(isEngineError(await t.throwsAsync(sealer.seal('grant-u3.k2', 'late', AAD)), 'key_shredded'));
+
+  await sealer.prepareKey('grant-u3.k3');
+  t.true(await sealer.shred('grant-u3.k3'));
+  t.true(isEngineError(await t.throwsAsync(sealer.seal('grant-u3.k3', 'late', AAD)), 'key_shredded'), 'a shred drops the held key too');
+});
+
+test('two seals under one key, one of them creating it, both seal under the stored key', async (t) => {
+  const master = createSealer({ activeKey: key() });
+  const store = createMemoryDataKeyStore();
+  const sealer = createDataKeySealer(master, store);
+  const other = createDataKeySealer(master, store);
+  // Neither finds the key: both create one, the store keeps the first, the second reads it back.
+  const sealed = await Promise.all([sealer.seal('grant-u5', 'one', AAD), sealer.seal('grant-u5', 'two', AAD), sealer.seal('grant-u5', 'three', AAD)]);
+  t.deepEqual(await Promise.all(sealed.map((s) => other.open(s, AAD))), ['one', 'two', 'three']);
 });
 
 test('two sealers preparing one key id at once seal under the one that was stored', async (t) => {
