@@ -77,8 +77,8 @@ function createGroupCommit(db: Database): GroupCommit {
   // `PRAGMA synchronous` takes effect when compiled, so it is never prepared ahead of use:
   // preparing the FULL statement would switch a NORMAL connection to FULL.
   const full = db.pragma('synchronous', { simple: true }) === 2;
-  const syncNormal = { run: () => db.pragma('synchronous = NORMAL') };
-  const syncFull = { run: () => db.pragma('synchronous = FULL') };
+  const syncNormal = { run: () => db.exec('PRAGMA synchronous = NORMAL') };
+  const syncFull = { run: () => db.exec('PRAGMA synchronous = FULL') };
   const listeners: Array<(commit: CommitInfo) => void> = [];
   let queue: Queued[] = [];
   let scheduled = false;
