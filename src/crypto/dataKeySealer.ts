@@ -44,8 +44,9 @@ const MAX_PREPARED = 1024;
  * next `seal` under it (the callback's tokens, milliseconds later), which then neither reads
  * it back nor unwraps it: the store would answer with the envelope of that very key. Were the
  * key shredded in between, the values sealed under it are as unreadable as if they had been
- * sealed a moment earlier. Only such keys are held, until their seal, a shred or a discard,
- * at most {@link MAX_PREPARED} (oldest dropped). Every unwrapped key is zeroed once used or
+ * sealed a moment earlier. Only such keys are held, until their seal, a shred or a discard
+ * (one that lands while the key is still being stored included), at most
+ * {@link MAX_PREPARED} (oldest dropped). Every unwrapped key is zeroed once used or
  * dropped, so key material outlives its use only in the garbage collector's copies.
  */
 export function createDataKeySealer(master: Sealer, keys: DataKeyStore): DataKeySealer {
@@ -56,6 +57,14 @@ export function createDataKeySealer(master: Sealer, keys: DataKeyStore): DataKey
     const entry = prepared.get(keyId);
     prepared.delete(keyId);
     return entry;
+  };
+  /** Ids whose `prepareKey` is storing its key now, and those of them destroyed meanwhile. */
+  const storing = new Set<string>();
+  const destroyedWhileStoring = new Set<string>();
+  /** A shred or discard: the held key goes, and so does one still being stored. */
+  const drop = (keyId: string): void => {
+    take(keyId)?.key.fill(0);
+    if (storing.has(keyId)) destroyedWhileStoring.add(keyId);
   };
   const unwrap = (keyId: string, wrapped: Envelope): KeyEntry => entryOf(Buffer.from(master.open(wrapped, wrapAad(keyId)), 'base64url'));
   /**
@@ -72,13 +81,30 @@ export function createDataKeySealer(master: Sealer, keys: DataKeyStore): DataKey
       if (stored) return unwrap(keyId, stored);
     }
     const key = pooledRandomBytes(32);
-    if (await keys.put(keyId, master.seal(key.toString('base64url'), wrapAad(keyId)) as Envelope)) {
+    let stored: boolean;
+    if (fresh) storing.add(keyId);
+    try {
+      stored = await keys.put(keyId, master.seal(key.toString('base64url'), wrapAad(keyId)) as Envelope);
+    } catch (err) {
+      key.fill(0);
+      destroyedWhileStoring.delete(keyId);
+      throw err;
+    } finally {
+      if (fresh) storing.delete(keyId);
+    }
+    if (stored) {
       const entry = entryOf(key);
       if (!fresh) return entry;
+      // Destroyed while its put was in flight: holding it would let a seal use a dead key.
+      if (destroyedWhileStoring.delete(keyId)) {
+        key.fill(0);
+        return undefined;
+      }
       prepared.set(keyId, entry);
       if (prepared.size > MAX_PREPARED) take(prepared.keys().next().value!)!.key.fill(0);
       return undefined;
     }
+    if (fresh) destroyedWhileStoring.delete(keyId);
     key.fill(0);
     const winner = await keys.get(keyId);
     if (!winner) throw shredded(keyId);
@@ -109,11 +135,11 @@ export function createDataKeySealer(master: Sealer, keys: DataKeyStore): DataKey
       }
     },
     shred: (keyId) => {
-      take(keyId)?.key.fill(0);
+      drop(keyId);
       return keys.destroy(keyId);
     },
     discard: (keyId) => {
-      take(keyId)?.key.fill(0);
+      drop(keyId);
       return keys.destroy(keyId, { scrub: false });
     },
   };

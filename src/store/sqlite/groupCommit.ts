@@ -143,7 +143,8 @@ function createGroupCommit(db: Database): GroupCommit {
     try {
       syncFull.run();
     } catch {
-      // Only a closed connection refuses a pragma; nothing commits on it any more.
+      // Only a closed connection refuses it here (an open iterator would too, but this
+      // connection reads with all() and get() only); nothing commits on it any more.
     }
   }
 

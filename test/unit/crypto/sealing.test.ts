@@ -146,6 +146,17 @@ test('a key prepared by this sealer is sealed under without reading it back or u
   t.true(isEngineError(await t.throwsAsync(sealer.seal('grant-u3.k3', 'late', AAD)), 'key_shredded'), 'a shred drops the held key too');
 });
 
+test('a key discarded or shredded while prepareKey is still storing it is not sealed under afterwards', async (t) => {
+  const master = createSealer({ activeKey: key() });
+  const sealer = createDataKeySealer(master, createMemoryDataKeyStore());
+  for (const [id, destroy] of [['grant-u6.k1', (k: string) => sealer.discard(k)], ['grant-u6.k2', (k: string) => sealer.shred(k)]] as const) {
+    const preparing = sealer.prepareKey(id);
+    const destroyed = destroy(id);
+    await Promise.all([preparing, destroyed]);
+    t.true(isEngineError(await t.throwsAsync(sealer.seal(id, 'late', AAD)), 'key_shredded'), id);
+  }
+});
+
 test('two seals under one key, one of them creating it, both seal under the stored key', async (t) => {
   const master = createSealer({ activeKey: key() });
   const store = createMemoryDataKeyStore();
