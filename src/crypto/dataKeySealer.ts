@@ -58,13 +58,12 @@ export function createDataKeySealer(master: Sealer, keys: DataKeyStore): DataKey
     prepared.delete(keyId);
     return entry;
   };
-  /** Ids whose `prepareKey` is storing its key now, and those of them destroyed meanwhile. */
-  const storing = new Set<string>();
-  const destroyedWhileStoring = new Set<string>();
+  /** Ids whose `prepareKey` is storing its key now: true once a shred or discard came meanwhile. */
+  const storing = new Map<string, boolean>();
   /** A shred or discard: the held key goes, and so does one still being stored. */
   const drop = (keyId: string): void => {
     take(keyId)?.key.fill(0);
-    if (storing.has(keyId)) destroyedWhileStoring.add(keyId);
+    if (storing.has(keyId)) storing.set(keyId, true);
   };
   const unwrap = (keyId: string, wrapped: Envelope): KeyEntry => entryOf(Buffer.from(master.open(wrapped, wrapAad(keyId)), 'base64url'));
   /**
@@ -81,31 +80,27 @@ export function createDataKeySealer(master: Sealer, keys: DataKeyStore): DataKey
       if (stored) return unwrap(keyId, stored);
     }
     const key = pooledRandomBytes(32);
-    let stored: boolean;
-    if (fresh) storing.add(keyId);
+    let stored = false;
+    // Destroyed while its put was in flight: holding it would let a seal use a dead key.
+    let destroyed = false;
+    if (fresh) storing.set(keyId, false);
     try {
       stored = await keys.put(keyId, master.seal(key.toString('base64url'), wrapAad(keyId)) as Envelope);
-    } catch (err) {
-      key.fill(0);
-      destroyedWhileStoring.delete(keyId);
-      throw err;
     } finally {
-      if (fresh) storing.delete(keyId);
+      if (fresh) {
+        destroyed = storing.get(keyId) === true;
+        storing.delete(keyId);
+      }
+      if (!stored || destroyed) key.fill(0);
     }
     if (stored) {
-      const entry = entryOf(key);
-      if (!fresh) return entry;
-      // Destroyed while its put was in flight: holding it would let a seal use a dead key.
-      if (destroyedWhileStoring.delete(keyId)) {
-        key.fill(0);
-        return undefined;
+      if (!fresh) return entryOf(key);
+      if (!destroyed) {
+        prepared.set(keyId, entryOf(key));
+        if (prepared.size > MAX_PREPARED) take(prepared.keys().next().value!)!.key.fill(0);
       }
-      prepared.set(keyId, entry);
-      if (prepared.size > MAX_PREPARED) take(prepared.keys().next().value!)!.key.fill(0);
       return undefined;
     }
-    if (fresh) destroyedWhileStoring.delete(keyId);
-    key.fill(0);
     const winner = await keys.get(keyId);
     if (!winner) throw shredded(keyId);
     if (fresh) return undefined;
